@@ -1,0 +1,155 @@
+"""Specifications of helpers.splits: patient-wise, stratified, reproducible splits and the leakage check."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers.splits import (
+    LeakageError,
+    SplitIndices,
+    check_no_leakage,
+    class_ratios,
+    describe_split,
+    leave_one_subject_out,
+    patient_kfold,
+    train_val_test_split,
+)
+
+
+def cohort(n_subjects=300, records_per_subject=4, af_rate=0.15, mixed=False, seed=0):
+    """Labels and subject ids like an AF study: ~15 % AF, several records per patient."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 2 * records_per_subject, n_subjects)
+    groups = np.repeat([f"p{i:04d}" for i in range(n_subjects)], counts)
+    if mixed:  # paroxysmal AF: one patient can have normal and AF records
+        labels = (rng.random(len(groups)) < af_rate).astype(int)
+    else:
+        labels = np.repeat((rng.random(n_subjects) < af_rate).astype(int), counts)
+    return labels, groups
+
+
+def assert_partition(split, n):
+    joined = np.concatenate(split)
+    assert sorted(joined.tolist()) == list(range(n)), "every item must be in exactly one set"
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_split_keeps_every_subject_on_one_side(mixed):
+    y, g = cohort(mixed=mixed)
+    split = train_val_test_split(y, g, seed=3)
+    assert_partition(split, len(y))
+    assert check_no_leakage(g, *split)
+    for a, b in [(split.train, split.val), (split.train, split.test), (split.val, split.test)]:
+        assert not set(g[a]) & set(g[b])
+
+
+@pytest.mark.parametrize("groups", [False, True])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_split_keeps_class_ratios_within_tolerance(groups, mixed):
+    y, g = cohort(mixed=mixed)
+    split = train_val_test_split(y, g if groups else None, test_size=0.2, val_size=0.1, seed=0)
+    overall = class_ratios(y)[1]
+    for part in split:
+        assert abs(class_ratios(y, part)[1] - overall) < 0.03
+    assert len(split.test) / len(y) == pytest.approx(0.2, abs=0.04)
+    assert len(split.val) / len(y) == pytest.approx(0.1, abs=0.04)
+
+
+def test_split_returns_sorted_int_arrays_unpackable_as_train_val_test():
+    y, g = cohort()
+    train, val, test = split = train_val_test_split(y, g)
+    assert isinstance(split, SplitIndices)
+    for part in (train, val, test):
+        assert part.dtype == np.int64 and np.all(np.diff(part) > 0)
+
+
+@pytest.mark.parametrize("groups", [False, True])
+def test_split_is_deterministic_per_seed_and_changes_with_seed(groups):
+    y, g = cohort(mixed=True)
+    g = g if groups else None
+    a, b = train_val_test_split(y, g, seed=7), train_val_test_split(y, g, seed=7)
+    c = train_val_test_split(y, g, seed=8)
+    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert not np.array_equal(a.test, c.test)
+
+
+@pytest.mark.parametrize("groups", [False, True])
+def test_split_with_zero_val_size_gives_empty_validation_set(groups):
+    y, g = cohort()
+    split = train_val_test_split(y, g if groups else None, val_size=0)
+    assert len(split.val) == 0 and split.val.dtype == np.int64
+    assert_partition(split, len(y))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(test_size=1.2), "test_size"),
+    (dict(val_size=-0.1), "val_size"),
+    (dict(test_size=0.6, val_size=0.5), "room for training"),
+])
+def test_split_rejects_impossible_sizes(kwargs, message):
+    y, g = cohort()
+    with pytest.raises(ValueError, match=message):
+        train_val_test_split(y, g, **kwargs)
+
+
+def test_split_names_expected_and_received_shapes():
+    with pytest.raises(ValueError, match=r"expected shape \(10,\), got \(9,\)"):
+        train_val_test_split(np.zeros(10), np.arange(9).astype(str))
+    with pytest.raises(ValueError, match=r"shape \(5, 2\)"):
+        train_val_test_split(np.zeros((5, 2)))
+
+
+def test_split_with_few_subjects_still_keeps_them_apart():
+    y = np.array([0, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 0])
+    g = np.repeat(list("abcdef"), 2)
+    split = train_val_test_split(y, g, test_size=0.2, val_size=0.2)
+    assert check_no_leakage(g, *split)
+    assert min(len(p) for p in split) > 0
+
+
+def test_check_no_leakage_names_shared_subjects_and_sets():
+    g = np.array(["a", "a", "b", "c", "c", "d"])
+    with pytest.raises(LeakageError, match=r"train and test share 1 subject\(s\): c") as err:
+        check_no_leakage(g, [0, 1, 3], [2], [4, 5])
+    assert "train and val" not in str(err.value)
+    with pytest.raises(LeakageError, match=r"fit and holdout share 2 subject\(s\): a, c"):
+        check_no_leakage(g, [0, 3], [1, 4], names=["fit", "holdout"])
+    assert isinstance(LeakageError("x"), ValueError)
+
+
+def test_window_level_split_leaks_and_the_check_catches_it():
+    # The classic mistake: shuffling windows of the same patients into train and test.
+    y, g = cohort()
+    naive = train_val_test_split(y, None, seed=0)
+    with pytest.raises(LeakageError):
+        check_no_leakage(g, *naive)
+
+
+def test_patient_kfold_puts_each_subject_in_exactly_one_test_fold():
+    y, g = cohort(mixed=True)
+    folds = list(patient_kfold(y, g, n_splits=5, seed=1))
+    assert len(folds) == 5
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested.tolist()) == list(range(len(y)))
+    for train, test in folds:
+        assert check_no_leakage(g, train, test, names=["train", "test"])
+    with pytest.raises(ValueError, match="number of subjects"):
+        list(patient_kfold(y[:4], g[:4], n_splits=5))
+
+
+def test_leave_one_subject_out_tests_each_subject_alone():
+    g = np.array(["a", "b", "a", "c", "b"])
+    folds = list(leave_one_subject_out(g))
+    assert len(folds) == 3
+    assert [set(g[test]) for _, test in folds] == [{"a"}, {"b"}, {"c"}]
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        list(leave_one_subject_out(["a", "a"]))
+
+
+def test_class_ratios_and_describe_split_summarise_sets():
+    y = np.array([0, 0, 0, 1])
+    assert class_ratios(y) == {0: 0.75, 1: 0.25}
+    assert class_ratios(y, [3]) == {1: 1.0}
+    table = describe_split(y, ["a", "a", "b", "c"], ([0, 1], [], [2, 3]), class_names=("normal", "af"))
+    assert table.loc["train", "subjects"] == 1 and table.loc["test", "frac_af"] == 0.5
+    assert table.loc["val", "items"] == 0
