@@ -1,0 +1,63 @@
+"""Model families for 1D physiological signals, one file per family.
+
+Every model has the same constructor, so notebooks swap models in one line::
+
+    model = create_model("cnn1d", in_channels=1, n_outputs=2, input_length=1250)
+
+and maps ``(B, C, T)`` float32 to logits ``(B, n_outputs)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from torch import nn
+
+from .cnn1d import CNN1D, CNN1DConfig
+
+# name -> "module:Class". Imported on demand, so a family whose module is missing or broken only fails when
+# someone asks for it, never at `import helpers.models`.
+MODELS: dict[str, str] = {
+    "cnn1d": "helpers.models.cnn1d:CNN1D",
+    "signal_transformer": "helpers.models.signal_transformer:SignalTransformer",
+    "cnn_lstm": "helpers.models.cnn_lstm:CNNLSTM",
+}
+
+
+def get_model_class(name: str) -> type[nn.Module]:
+    """Return the model class registered under ``name`` (imports its module on demand)."""
+    try:
+        target = MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; available: {sorted(MODELS)}") from None
+    module_name, class_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ImportError(f"model {name!r} is registered but {module_name} cannot be imported: {err}") from err
+    return getattr(module, class_name)
+
+
+def create_model(name: str, **kwargs) -> nn.Module:
+    """Build a registered model by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``MODELS``: ``"cnn1d"``, ``"signal_transformer"``, ``"cnn_lstm"``.
+    **kwargs
+        Passed to the constructor: ``in_channels``, ``n_outputs``, ``input_length`` and model options.
+
+    Returns
+    -------
+    nn.Module
+    """
+    return get_model_class(name)(**kwargs)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+__all__ = ["CNN1D", "MODELS", "CNN1DConfig", "count_parameters", "create_model", "get_model_class"]

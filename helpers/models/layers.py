@@ -1,0 +1,124 @@
+"""Building blocks shared by the model families (one place, not copied into each model).
+
+Every block takes and returns tensors shaped ``(B, C, T)``: batch, channels (leads or feature maps), time.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# torch ships Mish; re-exported so model files import every block from one module.
+Mish = nn.Mish
+
+_ACTIVATIONS = {"relu": nn.ReLU, "mish": nn.Mish, "gelu": nn.GELU, "silu": nn.SiLU}
+
+
+def get_activation(name: str | nn.Module) -> nn.Module:
+    """Return a fresh activation module.
+
+    Parameters
+    ----------
+    name : str or nn.Module
+        One of ``"relu"``, ``"mish"``, ``"gelu"``, ``"silu"``, or a module (returned unchanged).
+
+    Returns
+    -------
+    nn.Module
+    """
+    if isinstance(name, nn.Module):
+        return name
+    try:
+        return _ACTIVATIONS[name.lower()]()
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(_ACTIVATIONS)}") from None
+
+
+class ConvBNAct(nn.Sequential):
+    """Conv1d -> BatchNorm1d -> activation, with 'same' padding for odd kernels.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int
+        Odd, so that 'same' padding keeps the time axis centred.
+    stride, dilation : int
+    act : str or nn.Module
+        Activation (``"relu"`` by default).
+
+    Shapes: ``(B, in_channels, T) -> (B, out_channels, ceil(T / stride))``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 7, *, stride: int = 1,
+                 dilation: int = 1, act: str | nn.Module = "relu"):
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
+        padding = dilation * (kernel_size - 1) // 2
+        super().__init__(
+            # no bias: BatchNorm's shift makes it redundant
+            nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                      dilation=dilation, bias=False),
+            nn.BatchNorm1d(out_channels),
+            get_activation(act),
+        )
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation (Hu et al., 2018): rescale channels by a gate computed from their time average.
+
+    Parameters
+    ----------
+    channels : int
+    reduction : int
+        Bottleneck factor of the gating MLP.
+
+    Shapes: ``x (B, C, T)``, optional ``mask (B, T)`` bool with True at valid (non-padded) samples, so that
+    padding does not dilute the channel averages; returns ``(B, C, T)``.
+    """
+
+    def __init__(self, channels: int, reduction: int = 4):
+        super().__init__()
+        hidden = max(channels // reduction, 4)
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            s = x.mean(dim=-1)  # (B, C)
+        else:
+            m = mask[:, None, :].to(x.dtype)  # (B, 1, T)
+            s = (x * m).sum(dim=-1) / m.sum(dim=-1).clamp_min(1.0)  # (B, C)
+        g = torch.sigmoid(self.fc2(F.relu(self.fc1(s))))  # (B, C)
+        return x * g[:, :, None]
+
+
+class ResidualBlock1d(nn.Module):
+    """Two dilated convolutions with BatchNorm, an optional squeeze-excite gate and an identity shortcut.
+
+    Parameters
+    ----------
+    channels : int
+    kernel_size, dilation : int
+    act : str or nn.Module
+    se_reduction : int or None
+        None disables squeeze-and-excitation.
+
+    Shapes: ``(B, C, T) -> (B, C, T)``.
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 7, *, dilation: int = 1, act: str = "relu",
+                 se_reduction: int | None = 4):
+        super().__init__()
+        self.conv1 = ConvBNAct(channels, channels, kernel_size, dilation=dilation, act=act)
+        padding = dilation * (kernel_size - 1) // 2
+        self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=padding, dilation=dilation, bias=False)
+        self.bn2 = nn.BatchNorm1d(channels)
+        self.se = SqueezeExcite(channels, se_reduction) if se_reduction else None
+        self.act = get_activation(act)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.bn2(self.conv2(self.conv1(x)))  # (B, C, T)
+        if self.se is not None:
+            h = self.se(h, mask)
+        return self.act(x + h)

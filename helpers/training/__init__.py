@@ -1,0 +1,1 @@
+"""Implementation of :mod:`helpers.train`, one concern per module (import from ``helpers.train``)."""

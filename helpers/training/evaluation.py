@@ -1,0 +1,94 @@
+"""Predictions and metrics of a trained classifier: the numbers ``fit`` reports as ``val_*``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import f1_score, roc_auc_score
+from torch import nn
+
+from .data import as_label_tensor, as_signal_tensor
+
+
+def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict[str, float]:
+    """loss (plain cross-entropy), accuracy, macro_f1 and, for 2 classes, roc_auc of P(class 1).
+
+    The loss is unweighted and unsmoothed whatever the training loss, so that it is a proper score comparable
+    across runs; roc_auc is nan when only one class is present.
+    """
+    logits, y = logits.float().cpu(), y.cpu()
+    pred = logits.argmax(1).numpy()
+    out = {"loss": F.cross_entropy(logits, y).item(), "accuracy": float((pred == y.numpy()).mean()),
+           "macro_f1": float(f1_score(y.numpy(), pred, labels=list(range(n_classes)), average="macro",
+                                      zero_division=0))}
+    if n_classes == 2:
+        both = len(np.unique(y.numpy())) == 2
+        out["roc_auc"] = float(roc_auc_score(y.numpy(), logits.softmax(1)[:, 1].numpy())) if both else math.nan
+    return out
+
+
+def evaluate(model: nn.Module, X, y, batch_size: int = 256) -> dict[str, float]:
+    """Metrics of ``model`` on ``(X, y)``: the same numbers ``fit`` reports as ``val_*``.
+
+    Parameters
+    ----------
+    model : nn.Module
+    X : array or tensor, shape (n, C, T)
+    y : array of int, shape (n,)
+    batch_size : int
+
+    Returns
+    -------
+    dict
+        ``loss``, ``accuracy``, ``macro_f1`` and, for binary tasks, ``roc_auc``.
+    """
+    logits = torch.from_numpy(_logits(model, X, batch_size))
+    y = as_label_tensor(y, len(logits), logits.shape[1])
+    return classification_metrics(logits, y, logits.shape[1])
+
+
+def predict_proba(model: nn.Module, X, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (softmax of the logits).
+
+    Parameters
+    ----------
+    model : nn.Module
+    X : array or tensor, shape (n, C, T)
+    batch_size : int
+
+    Returns
+    -------
+    np.ndarray float32, shape (n, n_classes)
+        Rows sum to 1; column 1 is P(positive) for binary tasks.
+    """
+    return torch.from_numpy(_logits(model, X, batch_size)).softmax(1).numpy()
+
+
+def _logits(model: nn.Module, X, batch_size: int) -> np.ndarray:
+    X = as_signal_tensor(X)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = [model(X[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def collect_logits(model: nn.Module, loader, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``(n, K)`` float32 and labels ``(n,)`` of every batch of ``loader``, in eval mode."""
+    # the raw model, not the DDP wrapper: ranks hold different numbers of validation batches, and DDP's forward
+    # may talk to the other ranks. Full precision, no autocast: the numbers that choose the kept checkpoint
+    # should not depend on the precision chosen for speed (and they then equal evaluate()'s)
+    model.eval()
+    logits, targets = [], []
+    for x, y in loader:
+        logits.append(model(x.to(device, non_blocking=True)).float())
+        targets.append(y.to(device))
+    return torch.cat(logits), torch.cat(targets)

@@ -1,0 +1,125 @@
+"""helpers.explain: attributions land where the model looks, add up, and fail the randomisation check when
+they ignore the model."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from helpers import explain
+from helpers.explain import attribute, plot_overlay, randomization_sanity_check
+from helpers.models import CNN1D
+from helpers.train import TrainConfig, fit, set_seed
+
+T, START, STOP = 128, 40, 60
+METHODS = ["saliency", "integrated_gradients", "gradient_shap"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine they run ~20x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+class WindowModel(nn.Module):
+    """Logits depend only on samples START..STOP-1, through a smooth nonlinearity."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.linspace(0.5, 1.5, STOP - START))
+
+    def forward(self, x):  # (N, 1, T) -> (N, 2)
+        s = torch.tanh((x[:, 0, START:STOP] * self.w).sum(-1) / 4)  # (N,)
+        return torch.stack([-s, s], dim=1)
+
+
+def signals(n=4, seed=0):
+    return torch.from_numpy(np.random.default_rng(seed).normal(0, 1, (n, 1, T)).astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A tiny CNN trained to spot a bump in samples 40-60, and examples of the positive class."""
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 128)
+    X = rng.normal(0, 0.3, (128, 1, T)).astype(np.float32)
+    X[y == 1, 0, START:STOP] += 1.5
+    set_seed(0)
+    model = CNN1D(1, 2, T, channels=(8, 16), dropout=0.0, verbose=False)
+    h = fit(model, (X, y), (X, y), TrainConfig(epochs=15, lr=1e-2, batch_size=32, progress=False))
+    assert h["val_accuracy"][-1] > 0.95
+    return model, X[y == 1][:8]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_attributions_have_the_shape_of_the_input(method, trained):
+    model, x = trained
+    a = attribute(model, x, target=1, method=method)
+    assert a.shape == x.shape and a.dtype == np.float32 and np.isfinite(a).all()
+    assert attribute(model, x[0], target=1, method=method).shape == x[0].shape  # one (C, T) signal
+    assert attribute(model, x[:3], target=np.array([0, 1, 1]), method=method, n_steps=8).shape == x[:3].shape
+
+
+@pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
+def test_attribution_mass_falls_in_the_window_the_model_reads(method):
+    a = np.abs(attribute(WindowModel(), signals(), target=1, method=method))
+    assert a[..., START:STOP].sum() / a.sum() > 0.99
+
+
+def test_integrated_gradients_are_complete():
+    model, x = WindowModel(), signals(6)
+    a = attribute(model, x, target=1, method="integrated_gradients", n_steps=64)
+    with torch.no_grad():
+        gap = (model(x)[:, 1] - model(torch.zeros_like(x))[:, 1]).numpy()
+    np.testing.assert_allclose(a.reshape(6, -1).sum(1), gap, rtol=1e-3, atol=1e-4)
+
+
+def test_gradient_shap_is_seeded():
+    x = signals(2)
+    a, b = (attribute(WindowModel(), x, 1, "gradient_shap", seed=3) for _ in range(2))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_sanity_check_passes_for_a_trained_model(trained):
+    model, x = trained
+    before = [p.clone() for p in model.parameters()]
+    result = randomization_sanity_check(model, x, target=1, method="saliency")
+    assert result["passed"] and abs(result["spearman"]) < result["threshold"]
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # the original is untouched
+    cascade = randomization_sanity_check(model, x, target=1, method="saliency", cascading=True)
+    assert cascade["layers"][0][0] == "head" and len(cascade["layers"]) == 5  # head, then BN/conv pairs
+    assert cascade["passed"]
+
+
+def test_sanity_check_fails_when_randomisation_changes_nothing(trained, monkeypatch):
+    model, x = trained
+    monkeypatch.setattr(explain, "randomize_weights", lambda m, layers=None, seed=0: m)
+    result = randomization_sanity_check(model, x, target=1, method="saliency")
+    assert not result["passed"] and result["spearman"] == pytest.approx(1.0)
+
+
+def test_plot_overlay_draws_on_the_given_axes(trained):
+    import matplotlib.pyplot as plt
+
+    model, x = trained
+    fig, ax = plt.subplots()
+    out = plot_overlay(model, x[0], fs=100.0, target=1, method="integrated_gradients", ax=ax, n_steps=8)
+    assert out is ax and "class 1" in ax.get_title()
+    plt.close(fig)
+
+
+def test_bad_inputs_are_rejected():
+    with pytest.raises(ValueError, match="method"):
+        attribute(WindowModel(), signals(), 1, method="lime")
+    bad = signals()
+    bad[0, 0, 3] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        attribute(WindowModel(), bad, 1)

@@ -1,0 +1,255 @@
+"""helpers.train: the training loop, its losses, schedule, checkpoints and input checks."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.utils.class_weight import compute_class_weight
+from torch.utils.data import TensorDataset
+
+import helpers.train as train_mod
+from helpers.augment import Compose, amplitude_scale
+from helpers.models import CNN1D
+from helpers.train import (
+    FocalLoss,
+    History,
+    TrainConfig,
+    balanced_class_weights,
+    evaluate,
+    fit,
+    load_checkpoint,
+    make_loss,
+    predict_proba,
+    set_seed,
+    warmup_cosine,
+)
+
+T = 64
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine they run ~20x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def make_data(n=64, seed=0, noise=0.5, random_labels=False):
+    """Class 1 carries a bump in samples 20-30; with random_labels the task is unlearnable."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    X = rng.normal(0, noise, (n, 1, T)).astype(np.float32)
+    X[y == 1, 0, 20:30] += 2.0
+    if random_labels:
+        y = rng.integers(0, 2, n)
+    return X, y
+
+
+def tiny_model(n_outputs=2, seed=0):
+    set_seed(seed)
+    return CNN1D(1, n_outputs, T, channels=(4, 8), dropout=0.0, verbose=False)
+
+
+def quiet(**kw):
+    return TrainConfig(progress=False, batch_size=16, **kw)
+
+
+def test_tiny_model_overfits_a_separable_batch():
+    X, y = make_data()
+    model = tiny_model()
+    h = fit(model, (X, y), (X, y), quiet(epochs=25, lr=1e-2, warmup_frac=0.0))
+    assert isinstance(h, History)
+    assert h["train_loss"][-1] < 0.5 * h["train_loss"][0]
+    assert h["val_accuracy"][-1] == 1.0 and h["val_roc_auc"][-1] == 1.0
+    assert set(h) >= {"epoch", "train_loss", "val_loss", "val_accuracy", "val_roc_auc", "lr", "time_s"}
+    assert all(len(v) == 25 for v in h.values())
+    assert not model.training  # ready for prediction
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    X, y = make_data(64, seed=1, random_labels=True)
+    Xv, yv = make_data(64, seed=2, random_labels=True)
+    model = tiny_model()
+    h = fit(model, (X, y), (Xv, yv), quiet(epochs=40, lr=3e-2, monitor="val_loss", early_stopping_patience=3))
+    assert h.stopped_early and len(h["epoch"]) < 40
+    assert len(h["epoch"]) == h.best_epoch + 3
+    assert h.best_score == min(h["val_loss"])
+    assert evaluate(model, Xv, yv)["loss"] == pytest.approx(h.best_score, abs=1e-6)
+
+
+def test_lr_follows_linear_warmup_then_cosine_per_step():
+    X, y = make_data(64)  # 4 steps per epoch at batch 16
+    h = fit(tiny_model(), (X, y), None, quiet(epochs=5, lr=1e-2, warmup_epochs=1, min_lr_ratio=0.1))
+    total, warm = 20, 4
+    expected = [1e-2 * (s + 1) / warm if s < warm else
+                1e-2 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (s - warm) / (total - warm))))
+                for s in range(total)]
+    np.testing.assert_allclose(h.step_lr, expected, rtol=1e-12)
+    assert h["lr"] == [expected[i] for i in (3, 7, 11, 15, 19)]
+    assert warmup_cosine(100, total_steps=20, warmup_steps=4, schedule="constant") == 1.0
+
+
+def test_focal_loss_with_gamma_zero_is_weighted_cross_entropy_with_smoothing():
+    torch.manual_seed(0)
+    logits, y = torch.randn(32, 4), torch.randint(0, 4, (32,))
+    w = torch.tensor([0.5, 1.0, 2.0, 4.0])
+    for eps in (0.0, 0.1):
+        torch.testing.assert_close(FocalLoss(alpha=w, gamma=0.0, label_smoothing=eps)(logits, y),
+                                   F.cross_entropy(logits, y, weight=w, label_smoothing=eps))
+    # gamma > 0 down-weights well-classified examples: the loss can only shrink
+    assert FocalLoss(gamma=2.0)(logits, y) < F.cross_entropy(logits, y)
+    # a float alpha is the positive-class weight of a binary task (RetinaNet convention)
+    torch.testing.assert_close(FocalLoss(alpha=0.25)(logits[:, :2], y % 2),
+                               FocalLoss(alpha=[0.75, 0.25])(logits[:, :2], y % 2))
+
+
+def test_label_smoothing_matches_torch_cross_entropy():
+    torch.manual_seed(1)
+    logits, y = torch.randn(16, 3), torch.randint(0, 3, (16,))
+    loss = make_loss("ce", label_smoothing=0.2)
+    torch.testing.assert_close(loss(logits, y), F.cross_entropy(logits, y, label_smoothing=0.2))
+    with pytest.raises(ValueError, match="'ce' or 'focal'"):
+        make_loss("hinge")
+
+
+def test_balanced_class_weights_match_scikit_learn():
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2])
+    w = balanced_class_weights(y, 3)
+    np.testing.assert_allclose(w, compute_class_weight("balanced", classes=np.arange(3), y=y), rtol=1e-6)
+    np.testing.assert_allclose(w, [9 / 18, 9 / 6, 9 / 3], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"class\(es\) \[2\]"):
+        balanced_class_weights(np.array([0, 1, 1]), 3)
+
+
+def test_fit_accepts_class_weights_and_focal_loss():
+    X, y = make_data(48)
+    h = fit(tiny_model(), (X, y), (X, y), quiet(epochs=2, loss="focal", class_weights="balanced"))
+    assert np.isfinite(h["train_loss"]).all()
+    with pytest.raises(ValueError, match=r"expected \(2,\)"):
+        fit(tiny_model(), (X, y), None, quiet(epochs=1, class_weights=[1.0, 2.0, 3.0]))
+
+
+def test_same_seed_gives_identical_runs_on_cpu():
+    X, y = make_data(64)
+
+    def run():
+        set_seed(3)  # before building the model: the initial weights are part of the run
+        model = CNN1D(1, 2, T, channels=(4, 8), dropout=0.2, verbose=False)
+        aug = Compose([amplitude_scale], seed=0)
+        h = fit(model, (X, y), (X, y), quiet(epochs=3, seed=3, augment=aug))
+        return {k: v for k, v in h.items() if k != "time_s"}, [p.detach().clone() for p in model.parameters()]
+
+    (h1, w1), (h2, w2) = run(), run()
+    assert h1 == h2
+    assert all(torch.equal(a, b) for a, b in zip(w1, w2))
+
+
+def test_best_checkpoint_is_saved_and_loads_with_weights_only(tmp_path):
+    X, y = make_data(48)
+    model = tiny_model()
+    h = fit(model, (X, y), (X, y), quiet(epochs=3, checkpoint_dir=tmp_path))
+    payload = torch.load(tmp_path / "best.pt", weights_only=True)  # no pickled code inside
+    assert payload["epoch"] == h.best_epoch and payload["config"]["lr"] == 1e-3
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(payload["state_dict"][k], v.cpu())  # saved on CPU: loads anywhere
+    fresh = tiny_model(seed=5)
+    load_checkpoint(tmp_path / "best.pt", fresh)
+    # atol: on a GPU the trained model runs cuDNN (TF32) kernels, the fresh copy runs on the CPU
+    np.testing.assert_allclose(predict_proba(fresh, X), predict_proba(model, X), atol=2e-3)
+    assert History.from_json(tmp_path / "history.json")["val_loss"] == h["val_loss"]
+    fit(model, (X, y), None, quiet(epochs=1, checkpoint_dir=tmp_path / "no_val"))  # no validation: last epoch
+    assert load_checkpoint(tmp_path / "no_val" / "best.pt")["epoch"] == 1
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y), "NaN"),
+    (lambda X, y: (X, y[:-1]), "has 47 labels but X has 48"),
+    (lambda X, y: (X, y + 1), r"labels must be in \[0, 1\]"),
+    (lambda X, y: (X[:, 0], y), r"X\[:, None, :\]"),
+    (lambda X, y: (X, np.array(["a"] * len(y))), "integer class indices"),
+])
+def test_bad_inputs_give_clear_errors(mutate, message):
+    X, y = mutate(*make_data(48))
+    with pytest.raises(ValueError, match=message):
+        fit(tiny_model(), (X, y), None, quiet(epochs=1))
+
+
+def test_bad_configs_give_clear_errors():
+    X, y = make_data(32)
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        fit(tiny_model(), (X, y), None, quiet(epochs=0))
+    with pytest.raises(ValueError, match="needs validation data"):
+        fit(tiny_model(), (X, y), None, quiet(epochs=1, monitor="val_loss"))
+    with pytest.raises(ValueError, match="binary"):
+        fit(tiny_model(3), (X, y), (X, y), quiet(epochs=1, monitor="val_roc_auc"))
+    with pytest.raises(ValueError, match="fp16"):
+        fit(tiny_model(), (X, y), None, quiet(epochs=1, amp="fp16", device="cpu"))
+    plain = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(T, 2))
+    with pytest.raises(ValueError, match="set_grad_checkpointing"):
+        fit(plain, (X, y), None, quiet(epochs=1, grad_checkpointing=True))
+
+
+def test_augmentation_is_applied_to_training_batches_only():
+    X, y = make_data(40)
+    seen = []
+
+    def augment(x):
+        seen.append(len(x))
+        return x * 1.0
+
+    fit(tiny_model(), (X, y), (X[:8], y[:8]), quiet(epochs=2, augment=augment))
+    assert sum(seen) == 2 * 40  # every training example, each epoch; never the 8 validation ones
+
+
+def test_torch_datasets_bf16_autocast_and_checkpointing_on_cpu():
+    X, y = make_data(32)
+    ds = TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
+    model = tiny_model()
+    h = fit(model, ds, ds, quiet(epochs=1, amp="bf16", grad_checkpointing=True))
+    assert model.grad_checkpointing and np.isfinite(h["train_loss"]).all()
+    # a model without an n_outputs attribute: the class count is probed from one forward pass
+    plain = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(T, 3))
+    h = fit(plain, (X, y), (X, y), quiet(epochs=1))
+    assert h.monitor == "val_macro_f1" and "val_roc_auc" not in h
+
+
+def test_loss_fn_hook_replaces_the_training_loss():
+    X, y = make_data(32)
+    calls = []
+
+    def loss_fn(logits, target, x):  # the hook distillation will use: it also sees the inputs
+        calls.append(x.shape)
+        return 0.0 * F.cross_entropy(logits, target)
+
+    h = fit(tiny_model(), (X, y), None, quiet(epochs=1, loss_fn=loss_fn))
+    assert len(calls) == 2 and h["train_loss"] == [0.0]
+
+
+def test_compile_flag_wraps_the_model(monkeypatch):
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda m, **kw: compiled.append(m) or m)
+    X, y = make_data(16)
+    fit(tiny_model(), (X, y), None, quiet(epochs=1, compile=True))
+    assert len(compiled) == 1
+
+
+def test_predict_proba_and_evaluate():
+    X, y = make_data(40)
+    model = tiny_model()
+    model.train()
+    p = predict_proba(model, X, batch_size=7)
+    assert p.shape == (40, 2) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
+    assert model.training  # mode restored
+    m = evaluate(model, X, y)
+    assert set(m) == {"loss", "accuracy", "macro_f1", "roc_auc"}
+    assert m["accuracy"] == np.mean(p.argmax(1) == y)
+
+
+def test_module_exports_the_contract_names():
+    for name in ("TrainConfig", "fit", "History", "predict_proba", "set_seed", "evaluate"):
+        assert hasattr(train_mod, name)
