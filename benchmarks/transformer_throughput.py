@@ -1,0 +1,318 @@
+"""Training and inference throughput of the SignalTransformer: one JSON line per configuration.
+
+    python benchmarks/transformer_throughput.py                      # GPU: all batch sizes, eager and compiled
+    python benchmarks/transformer_throughput.py --device cpu --tiny  # a few-second smoke test (CI)
+    torchrun --nproc_per_node 2 benchmarks/transformer_throughput.py --batch-sizes 256 --modes max-autotune
+
+Each line holds sequences/s for a training step (forward, loss, backward, fused AdamW) and for inference, the
+peak GPU memory, and the model FLOPs utilisation: FLOPs per sequence counted by
+``torch.utils.flop_counter.FlopCounterMode`` (matrix products, convolutions, attention) times sequences/s,
+over the GPU's dense bf16 peak. Data are preloaded on the GPU; ``--loader`` also times a pinned-memory
+DataLoader alone, to show it can feed the GPU faster than the model consumes. Under torchrun the model is
+wrapped in DistributedDataParallel, each GPU takes ``batch`` sequences, and rank 0 prints the total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing helpers
+from helpers.models.signal_transformer import SignalTransformer, SignalTransformerConfig
+
+# Dense bf16 tensor-core peaks (no sparsity) from the vendors' datasheets, in FLOP/s; matched on device name.
+PEAK_BF16 = {"H200": 989e12, "H100 PCIe": 756e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12}
+
+
+def peak_flops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((v for k, v in PEAK_BF16.items() if k in name), None)
+
+
+def flops_per_sequence(model, in_channels, seq_len, device, train: bool) -> float:
+    x = torch.randn(2, in_channels, seq_len, device=device)
+    with FlopCounterMode(display=False) as counter:
+        if train:
+            model(x).float().sum().backward()
+        else:
+            with torch.no_grad():
+                model(x)
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / 2
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, steps, warmup, device):
+    """Median-free but honest: warm up (compilation, CUDA graph capture, cuDNN autotuning), then time `steps` calls."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    sync(device)
+    return (time.perf_counter() - t0) / steps
+
+
+def build(args, device, ddp):
+    torch.manual_seed(0)
+    cfg = SignalTransformerConfig.small(verbose=False) if args.tiny else SignalTransformerConfig(verbose=False)
+    if args.dropout is not None:
+        cfg.dropout = args.dropout
+    model = SignalTransformer(args.in_channels, args.n_outputs, args.seq_len, config=cfg).to(device)
+    wrapped = model
+    if ddp:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        wrapped = DDP(model, device_ids=[device.index], gradient_as_bucket_view=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
+    return model, wrapped, opt
+
+
+def run_config(args, device, batch, mode, ddp, rank, world, flops):
+    """One (batch size, mode) configuration: training then inference throughput."""
+    torch._dynamo.reset()
+    model, wrapped, opt = build(args, device, ddp)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=not args.no_amp)
+    n_pool = 4  # rotate over a few preloaded batches so no step reads the same (cached) input
+    xs = torch.randn(n_pool, batch, args.in_channels, args.seq_len, device=device)
+    ys = torch.randint(0, args.n_outputs, (n_pool, batch), device=device)
+
+    def loss_fn(x, y):
+        with amp:
+            return F.cross_entropy(wrapped(x).float(), y)
+
+    def infer_fn(x):
+        with amp:
+            return wrapped(x)
+
+    compiled = mode != "eager"
+    if compiled:
+        loss_fn = torch.compile(loss_fn, mode=mode)
+        infer_fn = torch.compile(infer_fn, mode=mode)
+    i = 0
+
+    def train_step():
+        nonlocal i
+        if compiled:
+            torch.compiler.cudagraph_mark_step_begin()
+        loss = loss_fn(xs[i % n_pool], ys[i % n_pool])
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        i += 1
+
+    def infer_step():
+        nonlocal i
+        if compiled:
+            torch.compiler.cudagraph_mark_step_begin()
+        with torch.no_grad():
+            infer_fn(xs[i % n_pool])
+        i += 1
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    t_compile = time.perf_counter()
+    model.train()
+    train_step()
+    sync(device)
+    t_compile = time.perf_counter() - t_compile
+    train_s = timed(train_step, args.steps, args.warmup, device)
+    train_mem = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+
+    model.eval()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    infer_s, infer_mem = float("nan"), None
+    if not args.skip_infer:
+        infer_s = timed(infer_step, args.steps, args.warmup + 1, device)
+        infer_mem = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+
+    ftrain, finfer = flops
+    train_sps, infer_sps = batch / train_s, batch / infer_s
+    if world > 1:  # each rank timed its own steps; report the total over GPUs from the slowest rank
+        t = torch.tensor([train_s, infer_s], device=device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        train_sps, infer_sps = batch * world / t[0].item(), batch * world / t[1].item()
+    peak = peak_flops(device)
+    mfu = lambda flops, sps: None if peak is None else round(flops * sps / (peak * world), 4)
+    return {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "gpus": world, "config": "small" if args.tiny else "default", "params_M": round(model.num_parameters() / 1e6, 3),
+        "dropout": model.config.dropout, "seq_len": args.seq_len, "batch_per_gpu": batch, "mode": mode, "amp": "off" if args.no_amp else "bf16",
+        "train_seq_per_s": round(train_sps, 1), "infer_seq_per_s": None if args.skip_infer else round(infer_sps, 1),
+        "train_step_ms": round(train_s * 1e3, 3), "infer_step_ms": None if args.skip_infer else round(infer_s * 1e3, 3),
+        "train_peak_mem_GiB": None if train_mem is None else round(train_mem, 3),
+        "infer_peak_mem_GiB": None if infer_mem is None else round(infer_mem, 3),
+        "train_GFLOP_per_seq": round(ftrain / 1e9, 3), "infer_GFLOP_per_seq": round(finfer / 1e9, 3),
+        "train_mfu": mfu(ftrain, train_sps), "infer_mfu": None if args.skip_infer else mfu(finfer, infer_sps),
+        "first_step_s": round(t_compile, 1), "torch": torch.__version__,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+
+
+def loader_throughput(args, device, batch, workers=4, n_batches=100):
+    """Sequences/s that a pinned-memory DataLoader delivers onto the GPU, with no model at all."""
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
+
+    n = batch * 50
+    ds = TensorDataset(torch.randn(n, args.in_channels, args.seq_len), torch.randint(0, args.n_outputs, (n,)))
+    # batch_size=None with a BatchSampler: the dataset is indexed once per batch, not once per sequence
+    sampler = BatchSampler(RandomSampler(ds, replacement=True, num_samples=batch * n_batches), batch, drop_last=True)
+    dl = DataLoader(ds, batch_size=None, sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda",
+                    persistent_workers=False)
+    it = iter(dl)
+    next(it)
+    t0 = time.perf_counter()
+    count = 0
+    for x, y in it:
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        count += x.shape[0]
+    sync(device)
+    seconds = time.perf_counter() - t0
+    x = torch.randn(batch, args.in_channels, args.seq_len).pin_memory() if device.type == "cuda" else None
+    copy_ms = None
+    if x is not None:
+        copy_ms = timed(lambda: x.to(device, non_blocking=True), 50, 5, device) * 1e3
+    return {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "what": "loader",
+            "batch": batch, "workers": workers, "loader_seq_per_s": round(count / seconds, 1),
+            "h2d_copy_ms_per_batch": None if copy_ms is None else round(copy_ms, 3)}
+
+
+def profile(args, device, batch, mode, path):
+    """torch.profiler summary of a few training steps: where GPU time goes and how busy the GPU is."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    torch._dynamo.reset()
+    model, _, opt = build(args, device, ddp=False)
+    x = torch.randn(batch, args.in_channels, args.seq_len, device=device)
+    y = torch.randint(0, args.n_outputs, (batch,), device=device)
+
+    def loss_fn(x, y):
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            return F.cross_entropy(model(x).float(), y)
+
+    fn = loss_fn if mode == "eager" else torch.compile(loss_fn, mode=mode)
+
+    def step():
+        if mode != "eager":
+            torch.compiler.cudagraph_mark_step_begin()
+        fn(x, y).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for _ in range(args.warmup + 1):
+        step()
+    sync(device)
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    t0 = time.perf_counter()
+    with torch_profile(activities=acts) as prof:
+        for _ in range(5):
+            step()
+        sync(device)
+    wall = (time.perf_counter() - t0) / 5
+    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    table = prof.key_averages().table(sort_by=key, row_limit=25, max_name_column_width=70)
+    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    busy = sum(e.device_time for e in kernels) / 5 / 1e3 if kernels else None  # ms of kernel time per step
+    head = (f"profile mode={mode} batch={batch}: wall {wall * 1e3:.2f} ms/step, GPU kernels {busy} ms/step, "
+            f"{len(kernels) // 5} kernels/step\n")
+    Path(path).write_text(head + table)
+    print(head + table[:6000])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--tiny", action="store_true", help="small config, short sequences, few steps (CPU smoke test)")
+    p.add_argument("--seq-len", type=int, default=1024)
+    p.add_argument("--batch-sizes", default="32,128,256,512")
+    p.add_argument("--modes", default="eager,max-autotune", help="eager and/or torch.compile modes, comma-separated")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--in-channels", type=int, default=1)
+    p.add_argument("--n-outputs", type=int, default=4)
+    p.add_argument("--no-amp", action="store_true", help="float32 (TF32 on GPU) instead of bf16 autocast")
+    p.add_argument("--dropout", type=float, default=None, help="override the config's dropout (default 0.1)")
+    p.add_argument("--skip-infer", action="store_true", help="time training only (e.g. for multi-GPU scaling)")
+    p.add_argument("--loader", action="store_true", help="also time a pinned-memory DataLoader feeding the GPU")
+    p.add_argument("--profile", default=None, help="MODE:BATCH, e.g. max-autotune:256; writes --profile-out")
+    p.add_argument("--profile-out", default="profile.txt")
+    p.add_argument("--out", default=None, help="append the JSON lines to this file")
+    p.add_argument("--time-budget", type=float, default=1e9, help="skip configurations after this many seconds")
+    args = p.parse_args()
+    if args.tiny:
+        args.seq_len, args.steps, args.warmup = min(args.seq_len, 256), min(args.steps, 3), min(args.warmup, 1)
+        if args.batch_sizes == p.get_default("batch_sizes"):
+            args.batch_sizes = "8"
+        if args.modes == p.get_default("modes"):
+            args.modes = "eager"
+
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    device = torch.device(args.device)
+    if world > 1:
+        local = int(os.environ["LOCAL_RANK"])
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+        torch.distributed.init_process_group("nccl", device_id=device)
+    elif device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", 0)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+
+    start = time.perf_counter()
+    lines = []
+    model, _, _ = build(args, device, ddp=False)  # a plain model: FlopCounterMode under DDP would fire its hooks
+    flops = (flops_per_sequence(model, args.in_channels, args.seq_len, device, train=True),
+             flops_per_sequence(model.eval(), args.in_channels, args.seq_len, device, train=False))
+    del model
+    if args.profile:
+        mode, batch = args.profile.split(":")
+        if rank == 0:
+            profile(args, device, int(batch), mode, args.profile_out)
+    for mode in args.modes.split(","):
+        for batch in (int(b) for b in args.batch_sizes.split(",")):
+            if time.perf_counter() - start > args.time_budget:
+                print(f"# skipped mode={mode} batch={batch}: time budget spent", flush=True)
+                continue
+            try:
+                line = run_config(args, device, batch, mode, world > 1, rank, world, flops)
+            except Exception as e:  # noqa: BLE001 -- one failing configuration (out of memory, a compiler error) must not end the sweep
+                line = {"mode": mode, "batch_per_gpu": batch, "gpus": world, "error": f"{type(e).__name__}: {str(e)[:300]}"}
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+            if rank == 0:
+                print(json.dumps(line), flush=True)
+                lines.append(line)
+    if args.loader and rank == 0:
+        for batch in (256,):
+            line = loader_throughput(args, device, batch, workers=0 if device.type == "cpu" else 4)
+            print(json.dumps(line), flush=True)
+            lines.append(line)
+    if args.out and rank == 0:
+        with open(args.out, "a") as f:
+            f.writelines(json.dumps(line) + "\n" for line in lines)
+    if world > 1:
+        torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

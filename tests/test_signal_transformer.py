@@ -1,0 +1,152 @@
+"""Properties of the CNN + Transformer signal classifier (helpers.models.signal_transformer)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.models.signal_transformer import SignalTransformer, SignalTransformerConfig
+from helpers.models.transformer_blocks import RotarySelfAttention
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small models run fastest on one thread; on a shared 2-core machine, two threads can be 5x slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def small_model(seed=0, **overrides):
+    torch.manual_seed(seed)
+    cfg = SignalTransformerConfig.small(dropout=0.0, verbose=False, **overrides)
+    return SignalTransformer(2, 3, config=cfg)
+
+
+def randomize_batchnorm(model, seed=0):
+    """Give every BatchNorm non-trivial statistics and affine terms, so a padding leak cannot hide behind BN = id."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=g) * 0.5)
+            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(c, generator=g) * 0.5)
+    return model
+
+
+def test_default_config_has_about_8_6_million_parameters(capsys):
+    model = SignalTransformer(1, 2)
+    n = model.num_parameters()
+    assert abs(n - 8.6e6) / 8.6e6 < 0.05, n
+    assert "M parameters" in capsys.readouterr().out  # reports its size at construction, like nanoGPT
+
+
+def test_small_config_is_small_and_returns_logits():
+    model = small_model()
+    assert model.num_parameters() < 300_000
+    assert model(torch.randn(4, 2, 300)).shape == (4, 3)
+
+
+def test_attention_logits_depend_only_on_relative_position():
+    torch.manual_seed(0)
+    attn = RotarySelfAttention(d_model=64, n_heads=4)
+    x = torch.randn(2, 12, 64)
+    base = torch.arange(12)
+    logits = attn.attention_logits(x, base)  # (B, nh, T, T)
+    for shift in (1, 37, 1000):
+        torch.testing.assert_close(attn.attention_logits(x, base + shift), logits, atol=2e-4, rtol=1e-4)
+    # ...and they do depend on the relative offset: spreading the tokens apart changes them.
+    assert not torch.allclose(attn.attention_logits(x, 2 * base), logits, atol=1e-2)
+
+
+def test_same_token_pair_at_same_offset_gives_same_logit():
+    torch.manual_seed(1)
+    attn = RotarySelfAttention(d_model=32, n_heads=2)
+    pair = torch.randn(1, 2, 32)  # a query token and a key token
+    early = attn.attention_logits(pair, torch.tensor([3, 8]))[..., 0, 1]
+    late = attn.attention_logits(pair, torch.tensor([503, 508]))[..., 0, 1]
+    torch.testing.assert_close(early, late, atol=2e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("lengths", [(1000, 517, 333, 64), (999, 998, 1, 8)])
+def test_padding_never_changes_the_output_for_the_valid_part(lengths):
+    model = randomize_batchnorm(small_model()).eval()
+    torch.manual_seed(2)
+    T = max(lengths)
+    signals = [torch.randn(1, 2, n) for n in lengths]
+    padded = torch.randn(len(lengths), 2, T) * 100  # garbage in the padding must not matter either
+    for i, s in enumerate(signals):
+        padded[i, :, : s.shape[-1]] = s[0]
+    with torch.no_grad():
+        alone = torch.cat([model(s) for s in signals])
+        batched = model(padded, lengths=torch.tensor(lengths))
+        by_mask = model(padded, padding_mask=torch.arange(T)[None, :] >= torch.tensor(lengths)[:, None])
+    torch.testing.assert_close(batched, alone, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(by_mask, batched)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_gives_finite_logits_and_gradients_with_padding(dtype):
+    model = small_model().train()
+    x = torch.randn(6, 2, 512) * 5
+    lengths = torch.tensor([512, 511, 300, 17, 9, 1])
+    with torch.autocast("cpu", dtype=dtype):
+        logits = model(x, lengths=lengths)
+        loss = F.cross_entropy(logits.float(), torch.tensor([0, 1, 2, 0, 1, 2]))
+    loss.backward()
+    assert torch.isfinite(logits).all()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_fp16_attention_with_masked_keys_has_no_overflow():
+    """A -1e9 fill overflows fp16 (max 65504); the boolean mask never writes such a number."""
+    attn = RotarySelfAttention(d_model=32, n_heads=2).half()
+    x = torch.randn(2, 10, 32).half()
+    keep = torch.ones(2, 10, dtype=torch.bool)
+    keep[1, 3:] = False
+    from helpers.models.transformer_blocks import rotary_cos_sin
+    cos, sin = rotary_cos_sin(torch.arange(10), 16)
+    y = attn(x, cos, sin, keep)
+    assert y.dtype == torch.float16 and torch.isfinite(y).all()
+
+
+def test_tiny_model_overfits_a_small_batch():
+    model = small_model(seed=0)
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 2, 256), torch.randint(0, 3, (16,))  # random labels: only memorising fits them
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    for _ in range(100):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        assert (model(x).argmax(1) == y).all()
+    assert loss.item() < 0.05
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    x, y = torch.randn(4, 2, 256), torch.tensor([0, 1, 2, 1])
+
+    def grads(checkpointing):
+        model = small_model(seed=4).train().set_grad_checkpointing(checkpointing)
+        F.cross_entropy(model(x, lengths=torch.tensor([256, 200, 100, 31])), y).backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    plain, recomputed = grads(False), grads(True)
+    for name in plain:
+        torch.testing.assert_close(recomputed[name], plain[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_bad_inputs_raise_clear_errors():
+    model = small_model()
+    with pytest.raises(ValueError, match=r"expected input \(B, 2, T\)"):
+        model(torch.randn(4, 300))
+    with pytest.raises(ValueError, match="at least one unpadded"):
+        model(torch.randn(2, 2, 64), lengths=torch.tensor([64, 0]))
+    with pytest.raises(ValueError, match="not both"):
+        model(torch.randn(2, 2, 64), lengths=torch.tensor([64, 3]), padding_mask=torch.zeros(2, 64, dtype=bool))
