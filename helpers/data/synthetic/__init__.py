@@ -1,0 +1,10 @@
+"""Synthetic stand-ins for the course datasets (the embedded defaults used when real data are absent).
+
+Each generator produces physiologically plausible signals; the dataset modules in :mod:`helpers.data` write them
+in the real dataset's on-disk format and read them back through the real loader.
+"""
+from .af_ecg import GENERATOR_VERSION as AF_GENERATOR_VERSION
+from .af_ecg import RHYTHMS as AF_RHYTHMS
+from .af_ecg import SimulatedRecords, simulate_af_records
+
+__all__ = ["AF_GENERATOR_VERSION", "AF_RHYTHMS", "SimulatedRecords", "simulate_af_records"]
