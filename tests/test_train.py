@@ -81,6 +81,16 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     assert evaluate(model, Xv, yv)["loss"] == pytest.approx(h.best_score, abs=1e-6)
 
 
+def test_patience_running_out_on_the_last_epoch_is_not_an_early_stop():
+    X, y = make_data(64)
+    # No later epoch can beat epoch 1 by min_delta=10, so patience 3 runs out at epoch 4.
+    cfg = dict(lr=1e-3, monitor="val_loss", min_delta=10.0, early_stopping_patience=3)
+    last = fit(tiny_model(), (X, y), (X, y), quiet(epochs=4, **cfg))
+    assert len(last["epoch"]) == 4 and last.best_epoch == 1 and not last.stopped_early
+    early = fit(tiny_model(), (X, y), (X, y), quiet(epochs=10, **cfg))
+    assert len(early["epoch"]) == 4 and early.stopped_early
+
+
 def test_lr_follows_linear_warmup_then_cosine_per_step():
     X, y = make_data(64)  # 4 steps per epoch at batch 16
     h = fit(tiny_model(), (X, y), None, quiet(epochs=5, lr=1e-2, warmup_epochs=1, min_lr_ratio=0.1))

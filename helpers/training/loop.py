@@ -241,7 +241,8 @@ def _fit(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -> 
         else:
             bad_epochs += 1
             if cfg.early_stopping_patience is not None and bad_epochs >= cfg.early_stopping_patience:
-                history.stopped_early = True
+                # Patience running out on the last epoch stops nothing: every planned epoch has run.
+                history.stopped_early = epoch + 1 < cfg.epochs
                 break
 
     if best_state is not None and cfg.restore_best:

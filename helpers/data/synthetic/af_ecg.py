@@ -29,7 +29,7 @@ import numpy as np
 
 from .artefacts import baseline_wander, emg_noise, motion_artefacts, powerline
 
-GENERATOR_VERSION = "af_ecg-1.2"
+GENERATOR_VERSION = "af_ecg-1.3"
 RHYTHMS = ("sinus", "sinus_arrhythmia", "sinus_ectopy", "af", "af_regular", "af_paroxysmal")
 
 # Template support around the R peak, in seconds: long enough for the P wave before and the T wave after.
