@@ -29,7 +29,7 @@ import numpy as np
 
 from .artefacts import baseline_wander, emg_noise, motion_artefacts, powerline
 
-GENERATOR_VERSION = "af_ecg-1.3"
+GENERATOR_VERSION = "af_ecg-1.4"
 RHYTHMS = ("sinus", "sinus_arrhythmia", "sinus_ectopy", "af", "af_regular", "af_paroxysmal")
 
 # Template support around the R peak, in seconds: long enough for the P wave before and the T wave after.
@@ -111,7 +111,8 @@ def _draw_patient(rng: np.random.Generator, af_prone: bool) -> _Patient:
         pvc_share=u(0.0, 1.0),
         # About one AF patient in three has a fairly regular ventricular response (e.g. rate-controlled).
         af_cv=u(0.03, 0.08) if rng.random() < 0.3 else u(0.08, 0.25),
-        f_amp=float(np.exp(rng.normal(np.log(0.05), 0.7))),
+        # Coarse AF has f-waves of about 0.1-0.2 mV peak to peak; the clip keeps the log-normal tail physiological.
+        f_amp=float(min(np.exp(rng.normal(np.log(0.05), 0.7)), 0.1)),
         f_freq=u(4.0, 9.0),
         paroxysmal=u(0.0, 0.5),
         morph=morph,
