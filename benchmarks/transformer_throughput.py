@@ -3,11 +3,14 @@
     python benchmarks/transformer_throughput.py                      # GPU: all batch sizes, eager and compiled
     python benchmarks/transformer_throughput.py --device cpu --tiny  # a few-second smoke test (CI)
     torchrun --nproc_per_node 2 benchmarks/transformer_throughput.py --batch-sizes 256 --modes max-autotune
+    python benchmarks/transformer_throughput.py --configs reduce-overhead:512,reduce-overhead:512:ncw  # old vs new
 
 Each line holds sequences/s for a training step (forward, loss, backward, fused AdamW) and for inference, the
 peak GPU memory, and the model FLOPs utilisation: FLOPs per sequence counted by
 ``torch.utils.flop_counter.FlopCounterMode`` (matrix products, convolutions, attention) times sequences/s,
-over the GPU's dense bf16 peak. Data are preloaded on the GPU; ``--loader`` also times a pinned-memory
+over the GPU's dense bf16 peak. Inference runs under ``torch.inference_mode`` on a copy of the model with its
+BatchNorm layers folded into the convolutions. ``--configs`` picks (mode, batch, layout) triples in the order
+given: layout ``cl`` is the default channels-last backbone, ``ncw`` the plain (B, C, T) one. Data are preloaded on the GPU; ``--loader`` also times a pinned-memory
 DataLoader alone, to show it can feed the GPU faster than the model consumes. Under torchrun the model is
 wrapped in DistributedDataParallel, each GPU takes ``batch`` sequences, and rank 0 prints the total.
 """
@@ -15,6 +18,7 @@ wrapped in DistributedDataParallel, each GPU takes ``batch`` sequences, and rank
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -69,9 +73,10 @@ def timed(fn, steps, warmup, device):
     return (time.perf_counter() - t0) / steps
 
 
-def build(args, device, ddp):
+def build(args, device, ddp, layout="cl"):
     torch.manual_seed(0)
     cfg = SignalTransformerConfig.small(verbose=False) if args.tiny else SignalTransformerConfig(verbose=False)
+    cfg.channels_last = layout == "cl"
     if args.dropout is not None:
         cfg.dropout = args.dropout
     model = SignalTransformer(args.in_channels, args.n_outputs, args.seq_len, config=cfg).to(device)
@@ -84,10 +89,10 @@ def build(args, device, ddp):
     return model, wrapped, opt
 
 
-def run_config(args, device, batch, mode, ddp, rank, world, flops):
-    """One (batch size, mode) configuration: training then inference throughput."""
+def run_config(args, device, batch, mode, layout, ddp, rank, world, flops):
+    """One (batch size, mode, layout) configuration: training then inference throughput."""
     torch._dynamo.reset()
-    model, wrapped, opt = build(args, device, ddp)
+    model, wrapped, opt = build(args, device, ddp, layout)
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=not args.no_amp)
     n_pool = 4  # rotate over a few preloaded batches so no step reads the same (cached) input
     xs = torch.randn(n_pool, batch, args.in_channels, args.seq_len, device=device)
@@ -97,9 +102,11 @@ def run_config(args, device, batch, mode, ddp, rank, world, flops):
         with amp:
             return F.cross_entropy(wrapped(x).float(), y)
 
+    infer_model = None  # built after training, from the trained weights
+
     def infer_fn(x):
         with amp:
-            return wrapped(x)
+            return infer_model(x)
 
     compiled = mode != "eager"
     if compiled:
@@ -121,7 +128,7 @@ def run_config(args, device, batch, mode, ddp, rank, world, flops):
         nonlocal i
         if compiled:
             torch.compiler.cudagraph_mark_step_begin()
-        with torch.no_grad():
+        with torch.inference_mode():
             infer_fn(xs[i % n_pool])
         i += 1
 
@@ -135,7 +142,7 @@ def run_config(args, device, batch, mode, ddp, rank, world, flops):
     train_s = timed(train_step, args.steps, args.warmup, device)
     train_mem = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
 
-    model.eval()
+    infer_model = copy.deepcopy(model).eval().fold_batchnorm()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     infer_s, infer_mem = float("nan"), None
@@ -154,6 +161,7 @@ def run_config(args, device, batch, mode, ddp, rank, world, flops):
     return {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "gpus": world, "config": "small" if args.tiny else "default", "params_M": round(model.num_parameters() / 1e6, 3),
+        "layout": "channels_last" if model.config.channels_last else "ncw", "infer": "inference_mode, BN folded",
         "dropout": model.config.dropout, "seq_len": args.seq_len, "batch_per_gpu": batch, "mode": mode, "amp": "off" if args.no_amp else "bf16",
         "train_seq_per_s": round(train_sps, 1), "infer_seq_per_s": None if args.skip_infer else round(infer_sps, 1),
         "train_step_ms": round(train_s * 1e3, 3), "infer_step_ms": None if args.skip_infer else round(infer_s * 1e3, 3),
@@ -231,10 +239,18 @@ def profile(args, device, batch, mode, path):
     table = prof.key_averages().table(sort_by=key, row_limit=25, max_name_column_width=70)
     kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
     busy = sum(e.device_time for e in kernels) / 5 / 1e3 if kernels else None  # ms of kernel time per step
-    head = (f"profile mode={mode} batch={batch}: wall {wall * 1e3:.2f} ms/step, GPU kernels {busy} ms/step, "
-            f"{len(kernels) // 5} kernels/step\n")
-    Path(path).write_text(head + table)
-    print(head + table[:6000])
+    head = (f"profile mode={mode} batch={batch} layout={'channels_last' if model.config.channels_last else 'ncw'}: "
+            f"wall {wall * 1e3:.2f} ms/step, GPU kernels {busy} ms/step, {len(kernels) // 5} kernels/step\n")
+    by_name = {}  # kernel name -> [device time in us, calls] over the 5 steps
+    for e in kernels:
+        entry = by_name.setdefault(e.name, [0.0, 0])
+        entry[0] += e.device_time
+        entry[1] += 1
+    top = sorted(by_name.items(), key=lambda kv: -kv[1][0])[:25]
+    summary = "top GPU kernels (ms per training step, calls per step):\n" + "".join(
+        f"  {t / 5 / 1e3:7.3f}  {name[:100]}  ({calls // 5})\n" for name, (t, calls) in top)
+    Path(path).write_text(head + summary + "\nfull torch.profiler table:\n" + table)
+    print(head + summary)
 
 
 def main():
@@ -244,6 +260,9 @@ def main():
     p.add_argument("--seq-len", type=int, default=1024)
     p.add_argument("--batch-sizes", default="32,128,256,512")
     p.add_argument("--modes", default="eager,max-autotune", help="eager and/or torch.compile modes, comma-separated")
+    p.add_argument("--configs", default=None,
+                   help="MODE:BATCH[:LAYOUT],... run in this order instead of --modes x --batch-sizes; LAYOUT cl "
+                        "(channels-last backbone, the default) or ncw (plain (B, C, T) backbone)")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--in-channels", type=int, default=1)
@@ -252,7 +271,8 @@ def main():
     p.add_argument("--dropout", type=float, default=None, help="override the config's dropout (default 0.1)")
     p.add_argument("--skip-infer", action="store_true", help="time training only (e.g. for multi-GPU scaling)")
     p.add_argument("--loader", action="store_true", help="also time a pinned-memory DataLoader feeding the GPU")
-    p.add_argument("--profile", default=None, help="MODE:BATCH, e.g. max-autotune:256; writes --profile-out")
+    p.add_argument("--profile", default=None, help="MODE:BATCH, e.g. reduce-overhead:256 (channels-last layout), "
+                                                  "after the sweep; writes --profile-out")
     p.add_argument("--profile-out", default="profile.txt")
     p.add_argument("--out", default=None, help="append the JSON lines to this file")
     p.add_argument("--time-budget", type=float, default=1e9, help="skip configurations after this many seconds")
@@ -279,37 +299,46 @@ def main():
         torch.backends.cudnn.benchmark = True
 
     start = time.perf_counter()
-    lines = []
     model, _, _ = build(args, device, ddp=False)  # a plain model: FlopCounterMode under DDP would fire its hooks
     flops = (flops_per_sequence(model, args.in_channels, args.seq_len, device, train=True),
              flops_per_sequence(model.eval(), args.in_channels, args.seq_len, device, train=False))
     del model
-    if args.profile:
-        mode, batch = args.profile.split(":")
+    if args.configs:
+        configs = [(c.split(":") + ["cl"])[:3] for c in args.configs.split(",")]
+    else:
+        configs = [(m, b, "cl") for m in args.modes.split(",") for b in args.batch_sizes.split(",")]
+
+    def emit(line):  # print and append at once: a run cut short by a time limit keeps what it measured
         if rank == 0:
-            profile(args, device, int(batch), mode, args.profile_out)
-    for mode in args.modes.split(","):
-        for batch in (int(b) for b in args.batch_sizes.split(",")):
-            if time.perf_counter() - start > args.time_budget:
-                print(f"# skipped mode={mode} batch={batch}: time budget spent", flush=True)
-                continue
-            try:
-                line = run_config(args, device, batch, mode, world > 1, rank, world, flops)
-            except Exception as e:  # noqa: BLE001 -- one failing configuration (out of memory, a compiler error) must not end the sweep
-                line = {"mode": mode, "batch_per_gpu": batch, "gpus": world, "error": f"{type(e).__name__}: {str(e)[:300]}"}
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
-            if rank == 0:
-                print(json.dumps(line), flush=True)
-                lines.append(line)
+            print(json.dumps(line), flush=True)
+            if args.out:
+                with open(args.out, "a") as f:
+                    f.write(json.dumps(line) + "\n")
+
+    for mode, batch, layout in configs:
+        batch = int(batch)
+        if layout not in ("cl", "ncw"):
+            raise SystemExit(f"layout must be cl or ncw, got {layout!r} in --configs")
+        if time.perf_counter() - start > args.time_budget:
+            print(f"# skipped mode={mode} batch={batch} layout={layout}: time budget spent", flush=True)
+            continue
+        try:
+            line = run_config(args, device, batch, mode, layout, world > 1, rank, world, flops)
+        except Exception as e:  # noqa: BLE001 -- one failing configuration (out of memory, a compiler error) must not end the sweep
+            line = {"mode": mode, "batch_per_gpu": batch, "layout": layout, "gpus": world,
+                    "error": f"{type(e).__name__}: {str(e)[:300]}"}
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+        emit(line)
     if args.loader and rank == 0:
         for batch in (256,):
-            line = loader_throughput(args, device, batch, workers=0 if device.type == "cpu" else 4)
-            print(json.dumps(line), flush=True)
-            lines.append(line)
-    if args.out and rank == 0:
-        with open(args.out, "a") as f:
-            f.writelines(json.dumps(line) + "\n" for line in lines)
+            emit(loader_throughput(args, device, batch, workers=0 if device.type == "cpu" else 4))
+    if args.profile and rank == 0:  # last: a profile matters less than the figures it explains
+        mode, batch = args.profile.split(":")
+        if time.perf_counter() - start > args.time_budget:
+            print(f"# skipped profile {args.profile}: time budget spent", flush=True)
+        else:
+            profile(args, device, int(batch), mode, args.profile_out)
     if world > 1:
         torch.distributed.destroy_process_group()
 

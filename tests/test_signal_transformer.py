@@ -142,6 +142,40 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         torch.testing.assert_close(recomputed[name], plain[name], atol=1e-6, rtol=1e-5, msg=name)
 
 
+def test_channels_last_backbone_computes_the_same_model_as_the_plain_layout():
+    """The (B, C, 1, T) channels-last backbone is a memory layout, not a different model: same logits, same grads."""
+    x, y, lengths = torch.randn(4, 2, 300), torch.tensor([0, 1, 2, 1]), torch.tensor([300, 257, 100, 9])
+
+    def run(channels_last):
+        model = randomize_batchnorm(small_model(seed=5, channels_last=channels_last)).train()
+        logits = model(x, lengths=lengths)
+        F.cross_entropy(logits, y).backward()
+        running = [b.clone() for n, b in model.named_buffers() if n.endswith(("running_mean", "num_batches_tracked"))]
+        return logits, {n: p.grad for n, p in model.named_parameters()}, running
+
+    (logits_cl, grads_cl, stats_cl), (logits, grads, stats) = run(True), run(False)
+    torch.testing.assert_close(logits_cl, logits, atol=1e-5, rtol=1e-5)
+    for name in grads:
+        torch.testing.assert_close(grads_cl[name], grads[name], atol=1e-5, rtol=1e-4, msg=name)
+    for a, b in zip(stats_cl, stats):  # BatchNorm's running statistics are updated the same way
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_folding_batchnorm_keeps_the_eval_outputs(channels_last):
+    model = randomize_batchnorm(small_model(channels_last=channels_last)).eval()
+    x, lengths = torch.randn(3, 2, 400), torch.tensor([400, 301, 77])
+    with torch.no_grad():
+        before = model(x, lengths=lengths), model(x)
+        model.fold_batchnorm()
+        after = model(x, lengths=lengths), model(x)
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
+    for a, b in zip(after, before):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="eval"):
+        small_model().train().fold_batchnorm()
+
+
 def test_bad_inputs_raise_clear_errors():
     model = small_model()
     with pytest.raises(ValueError, match=r"expected input \(B, 2, T\)"):
