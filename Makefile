@@ -1,0 +1,86 @@
+# Biosignal DL Course: one entry point for students, instructors and CI.
+#   make lab       JupyterLab on the course (nbgrader extension enabled)
+#   make run       execute every lesson and solution notebook on the embedded data; print a results table
+#   make test      the full test suite (library, notebooks, grading round trip, browser smoke test)
+#   make release   regenerate assignments/ from solutions/ with nbgrader
+#   make grade     autograde + feedback for everything under course/submitted/, scores to build/grades.csv
+#   make bench     benchmark scripts in CPU mode
+#   make setup     create .venv (Python 3.11) and install the course; quick when nothing changed
+#   make setup-browser   Debian's chromium, for the browser smoke test
+# Every recipe activates the virtual environment: nbgrader shells out to `alembic`, which must be on PATH.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+ACTIVATE := . $(VENV)/bin/activate
+# The setup stamp is keyed on the files that define the environment: edit either and `make setup` reinstalls.
+SETUP_STAMP := $(VENV)/.setup-stamp
+ASSIGNMENT_IDS = $(notdir $(patsubst %/,%,$(dir $(wildcard solutions/*/*.ipynb))))
+# Run modes that nbgrader's autograder cannot pass as papermill parameters (see helpers/course.py).
+GRADE_ENV := BIOSIGNAL_FAST=1 BIOSIGNAL_DATA_SOURCE=synthetic
+JUPYTER_PORT ?= 8888
+
+.PHONY: help setup setup-browser run test lab release grade bench clean
+
+help:
+	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): pyproject.toml constraints.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@# torch first and alone: the CPU wheel; with no torch present other packages would pull a CUDA build.
+	$(ACTIVATE) && pip install --quiet torch==2.13.0
+	$(ACTIVATE) && pip install --quiet -c constraints.txt -e '.[dev]'
+	@# nbgrader's wheel enables its server and lab extensions on install; check rather than trust.
+	@# (the listings are captured first: grep -q closing a pipe early would fail the pipeline under pipefail)
+	$(ACTIVATE) && listing=$$(jupyter server extension list 2>&1) \
+	  && { grep -q 'nbgrader.server_extensions.formgrader.*enabled' <<<"$$listing" \
+	       || jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader; }
+	$(ACTIVATE) && listing=$$(jupyter labextension list 2>&1) && grep -q '@jupyter/nbgrader' <<<"$$listing" \
+	  || { echo "nbgrader's JupyterLab extension is missing" >&2; exit 1; }
+	$(ACTIVATE) && pip check
+	@touch $@
+
+# Debian's chromium for the browser smoke test (a browser download by Playwright is not possible here).
+setup-browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
+
+run: setup
+	$(ACTIVATE) && python course/run_course.py
+
+test: setup
+	$(ACTIVATE) && python -m pytest --durations=15
+
+lab: setup
+	$(ACTIVATE) && JUPYTER_CONFIG_PATH="$(CURDIR)/course$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(JUPYTER_PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+release: setup
+	@test -n "$(ASSIGNMENT_IDS)" || { echo "no assignment sources under solutions/" >&2; exit 1; }
+	$(ACTIVATE) && cd course && for a in $(ASSIGNMENT_IDS); do nbgrader generate_assignment "$$a" --force; done
+	$(ACTIVATE) && python course/check_outputs.py assignments
+
+grade: release
+	@mkdir -p build
+	$(ACTIVATE) && cd course && status=0; \
+	for a in $(ASSIGNMENT_IDS); do \
+	  if ! compgen -G "submitted/*/$$a/*.ipynb" >/dev/null; then echo "no submissions for $$a"; continue; fi; \
+	  $(GRADE_ENV) nbgrader autograde "$$a" --force || status=1; \
+	  nbgrader generate_feedback "$$a" --force || status=1; \
+	done; \
+	nbgrader export; \
+	echo "scores: $(CURDIR)/build/grades.csv; feedback: $(CURDIR)/course/feedback/"; \
+	exit $$status
+
+bench: setup
+	$(ACTIVATE) && for f in benchmarks/*.py; do \
+	  echo "== $$f (CPU)"; CUDA_VISIBLE_DEVICES= python "$$f"; done
+
+clean:
+	rm -rf build course/autograded course/feedback course/solution course/source_with_tests .pytest_cache

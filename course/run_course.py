@@ -1,0 +1,137 @@
+"""Execute the whole course with papermill and print one table of results (``make run``).
+
+    python course/run_course.py                      # every lesson and solution, CI mode, embedded data
+    python course/run_course.py lessons/01_signals.ipynb --full --source auto
+
+Each notebook runs in-process through papermill (one nbformat start-up, not one per notebook) with cwd = its own
+folder, ``-p FAST True -p DATA_SOURCE synthetic`` by default. Executed copies go under ``build/`` with the same
+relative paths; each notebook's ``helpers.report.headline`` call writes ``build/results/<stem>.json``, which
+fills the last column. Exit status 1 if any notebook failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+RESULTS_ENV = "BIOSIGNAL_RESULTS_DIR"
+
+
+@dataclass
+class Run:
+    """What happened to one notebook."""
+
+    notebook: Path
+    ok: bool
+    seconds: float
+    error: str = ""
+    headline: dict = field(default_factory=dict)
+
+
+def course_notebooks(root: Path = ROOT) -> list[Path]:
+    """Lessons in course order, then the solution notebooks."""
+    return sorted((root / "lessons").glob("*.ipynb")) + sorted((root / "solutions").glob("*/*.ipynb"))
+
+
+def execute(notebook: Path, output: Path, *, fast: bool = True, source: str = "synthetic",
+            results_dir: Path | None = None, log_output: bool = False) -> Run:
+    """Run one notebook with papermill in this process; never raises for a failure inside the notebook."""
+    import papermill as pm
+
+    notebook = notebook.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    results_dir = (results_dir or BUILD / "results").resolve()
+    results_dir.mkdir(parents=True, exist_ok=True)
+    result_file = results_dir / f"{notebook.stem}.json"
+    result_file.unlink(missing_ok=True)  # a stale file would hide a notebook that no longer reports
+
+    previous = os.environ.get(RESULTS_ENV)
+    os.environ[RESULTS_ENV] = str(results_dir)  # the kernel inherits this process's environment
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(notebook), str(output),
+            parameters={"FAST": fast, "DATA_SOURCE": source},
+            cwd=str(notebook.parent), progress_bar=False, log_output=log_output,
+        )
+        ok, error = True, ""
+    except pm.PapermillExecutionError as exc:
+        ok, error = False, f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # a kernel that died, a missing kernel, a malformed notebook
+        ok, error = False, f"{type(exc).__name__}: {exc}"
+    finally:
+        if previous is None:
+            os.environ.pop(RESULTS_ENV, None)
+        else:
+            os.environ[RESULTS_ENV] = previous
+    seconds = time.perf_counter() - start
+    headline = json.loads(result_file.read_text()) if result_file.exists() else {}
+    return Run(notebook, ok, seconds, error, headline)
+
+
+def format_table(runs: list[Run], root: Path = ROOT) -> str:
+    """A plain-text table: notebook, status, run time, headline results."""
+    rows = [("notebook", "status", "time s", "headline results")]
+    for r in runs:
+        try:
+            name = str(r.notebook.relative_to(root))
+        except ValueError:
+            name = str(r.notebook)
+        status = "ok" if r.ok else "FAILED"
+        results = ", ".join(f"{k}={v}" for k, v in r.headline.items()) or ("-" if r.ok else _short(r.error))
+        rows.append((name, status, f"{r.seconds:.1f}", results))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) if i != 2 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(row[:3], widths))) + "  " + row[3])
+        if n == 0:
+            lines.append("-" * (sum(widths) + 6 + len(row[3])))
+    total = sum(r.seconds for r in runs)
+    failed = sum(not r.ok for r in runs)
+    lines.append(f"{len(runs)} notebooks, {failed} failed, {total:.0f} s in all")
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Execute the course notebooks and print a results table.")
+    ap.add_argument("notebooks", nargs="*", type=Path, help="default: lessons/*.ipynb and solutions/*/*.ipynb")
+    ap.add_argument("--full", action="store_true", help="the student's default mode instead of FAST (CI) mode")
+    ap.add_argument("--source", default="synthetic", choices=["synthetic", "auto", "real"],
+                    help="DATA_SOURCE parameter (default: the embedded synthetic data)")
+    ap.add_argument("--build", type=Path, default=BUILD, help="where executed copies and results go")
+    args = ap.parse_args(argv)
+
+    notebooks = [p.resolve() for p in args.notebooks] or course_notebooks()
+    if not notebooks:
+        print("no notebooks found under lessons/ or solutions/", file=sys.stderr)
+        return 1
+    runs = []
+    for nb in notebooks:
+        try:
+            rel = nb.relative_to(ROOT)
+        except ValueError:
+            rel = Path(nb.name)
+        print(f"running {rel} ...", flush=True)
+        run = execute(nb, args.build / rel, fast=not args.full, source=args.source,
+                      results_dir=args.build / "results")
+        print(f"  {'ok' if run.ok else 'FAILED: ' + _short(run.error)} ({run.seconds:.1f} s)", flush=True)
+        runs.append(run)
+    print()
+    print(format_table(runs))
+    return 0 if all(r.ok for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,452 @@
+"""The nbgrader round trip: release, validation, autograding, feedback.
+
+Everything runs on a temporary copy of the course tree (``course/`` config and preprocessors, ``solutions/``,
+``assignments/``), never in the repository, through nbgrader's Python API in this process. Two parts:
+
+- the machinery, on a tiny assignment built here (seconds): scores, per-cell timeout, a dying kernel, a deleted
+  or edited test cell, feedback without hidden tests;
+- every real assignment in ``solutions/``: the committed release is what nbgrader generates; sources validate,
+  releases do not until solved; a correct, a blank, a wrong and a tampered submission (made here from the
+  source and the release) autograde to full, zero, partial and restored scores; feedback hides hidden tests.
+"""
+from __future__ import annotations
+
+import copy
+import html
+import json
+import re
+import resource
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+pytestmark = pytest.mark.grading
+
+ASSIGNMENTS = sorted(p.parent.name for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+# A deliberately wrong answer per assignment: (solution cell grade_id, code appended to the correct solution,
+# grade_id of the test cell that must then fail). Assignments not listed get their first solution cell blanked.
+WRONG_ANSWERS = {
+    "af_cnn": (
+        "metrics_solution",
+        (
+            "\n\n_correct_screening_metrics = screening_metrics\n\n\n"
+            "def screening_metrics(y_true, y_score, threshold=0.5):\n"
+            "    # the classic slip: sensitivity and specificity swapped\n"
+            "    m = dict(_correct_screening_metrics(y_true, y_score, threshold))\n"
+            "    m['sensitivity'], m['specificity'] = m['specificity'], m['sensitivity']\n"
+            "    return m\n"
+        ),
+        "metrics_tests",
+    ),
+}
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+def load_config(course_dir: Path, **overrides):
+    """The course's nbgrader config as nbgrader loads it, optionally with ``{"Execute.timeout": 3}``-style edits."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    for dotted, value in overrides.items():
+        section, name = dotted.split(".")
+        setattr(cfg[section], name, value)
+    return cfg
+
+
+def copy_course(dest: Path, assignments=()) -> Path:
+    """A throwaway course tree: config + preprocessors, and the given assignments' sources and releases."""
+    (dest / "course").mkdir(parents=True)
+    for name in ("nbgrader_config.py", "grading_preprocessors.py"):
+        shutil.copy(ROOT / "course" / name, dest / "course" / name)
+    for a in assignments:
+        shutil.copytree(ROOT / "solutions" / a, dest / "solutions" / a, ignore=shutil.ignore_patterns(
+            ".ipynb_checkpoints", "__pycache__"))
+        if (ROOT / "assignments" / a).exists():
+            shutil.copytree(ROOT / "assignments" / a, dest / "assignments" / a)
+    return dest
+
+
+def api_for(root: Path, **overrides):
+    from nbgrader.apps import NbGraderAPI
+
+    return NbGraderAPI(config=load_config(root / "course", **overrides))
+
+
+def check(result: dict, what: str) -> dict:
+    assert result["success"], f"nbgrader {what} failed:\n{result.get('error')}\n{result.get('log', '')[-3000:]}"
+    return result
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def is_autograder_test(cell) -> bool:
+    m = cell.metadata.get("nbgrader", {})
+    return bool(m.get("grade")) and not m.get("solution") and cell.cell_type == "code"
+
+
+def solved(release, source):
+    """The release with every solution cell replaced by the source's solution."""
+    answers = {grade_id(c): c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = copy.deepcopy(release)
+    for c in nb.cells:
+        if grade_id(c) in answers:
+            c.source = answers[grade_id(c)]
+    return nb
+
+
+def submit(root: Path, student: str, assignment: str, nb) -> None:
+    d = root / "course" / "submitted" / student / assignment
+    d.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, d / f"{assignment}.ipynb")
+
+
+def grades(root: Path, assignment: str, student: str) -> dict:
+    """grade_id -> (auto_score, max_score, needs_manual_grade), from nbgrader's gradebook API."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(load_config(root / "course").CourseDirectory.db_url) as gb:
+        nb = gb.find_submission_notebook(assignment, assignment, student)
+        return {g.name: (g.auto_score, g.max_score, g.needs_manual_grade) for g in nb.grades}
+
+
+def hidden_lines(nb) -> list[str]:
+    """Distinctive lines of hidden tests (those that appear nowhere outside a hidden region)."""
+    inside, hidden, visible = False, [], set()
+    for c in nb.cells:
+        for line in c.source.split("\n"):
+            s = " ".join(line.split())
+            if HIDDEN_BEGIN in line:
+                inside = True
+            elif HIDDEN_END in line:
+                inside = False
+            elif inside:
+                hidden.append(s)
+            else:
+                visible.add(s)
+    return [s for s in hidden if len(s) >= 12 and s not in visible and not s.startswith("#")]
+
+
+def html_text(path: Path) -> str:
+    """The visible text of an HTML page, whitespace-normalised (code is split into highlighted spans)."""
+    text = path.read_text()
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.DOTALL)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return " ".join(text.split())
+
+
+def assert_no_hidden_tests(feedback: Path, source) -> None:
+    text = html_text(feedback)
+    raw = feedback.read_text()
+    assert "HIDDEN TESTS" not in raw, f"{feedback} shows a hidden-test delimiter"
+    leaked = [line for line in hidden_lines(source) if line in text]
+    assert not leaked, f"{feedback} shows hidden-test source: {leaked[:3]}"
+
+
+# ---------------------------------------------------------------------------------- machinery on a tiny course
+def _meta(gid, *, grade=False, solution=False, locked=False, points=0):
+    m = {"grade": grade, "grade_id": gid, "locked": locked, "schema_version": 3, "solution": solution, "task": False}
+    if grade:
+        m["points"] = points
+    return {"nbgrader": m}
+
+
+def tiny_source():
+    cells = [
+        new_markdown_cell("# Tiny assignment\nRead-only instructions.", metadata=_meta("intro", locked=True)),
+        new_code_cell("FAST = False", metadata={"tags": ["parameters"]}),
+        new_code_cell("def squares(n):\n    ### BEGIN SOLUTION\n    return [i * i for i in range(n)]\n"
+                      "    ### END SOLUTION", metadata=_meta("squares", solution=True)),
+        new_code_cell("assert squares(3) == [0, 1, 4], 'squares(3)'\n" + HIDDEN_BEGIN + "\n"
+                      "assert squares(5)[-1] == 16, 'SECRET_HIDDEN_MESSAGE_ONE'\n" + HIDDEN_END,
+                      metadata=_meta("test_squares", grade=True, locked=True, points=2)),
+        new_markdown_cell("Now `double`.", metadata=_meta("between", locked=True)),
+        new_code_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                      metadata=_meta("double", solution=True)),
+        new_code_cell("assert double(2) == 4\n" + HIDDEN_BEGIN + "\n"
+                      "assert double(-3) == -6, 'SECRET_HIDDEN_MESSAGE_TWO'\n" + HIDDEN_END,
+                      metadata=_meta("test_double", grade=True, locked=True, points=1)),
+    ]
+    return new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+
+
+def _replace(nb, gid, source):
+    nb = copy.deepcopy(nb)
+    for c in nb.cells:
+        if grade_id(c) == gid:
+            c.source = source
+    return nb
+
+
+@pytest.fixture(scope="module")
+def tiny_course(tmp_path_factory):
+    """The tiny assignment released, seven submissions autograded (3 s cell timeout), feedback generated."""
+    root = copy_course(tmp_path_factory.mktemp("tiny-course"))
+    src_dir = root / "solutions" / "tiny"
+    src_dir.mkdir(parents=True)
+    source = tiny_source()
+    nbformat.write(source, src_dir / "tiny.ipynb")
+    api = api_for(root, **{"Execute.timeout": 3})
+    check(api.generate_assignment("tiny"), "generate_assignment")
+    release = nbformat.read(root / "assignments" / "tiny" / "tiny.ipynb", as_version=4)
+    good = solved(release, source)
+    tampered = _replace(good, "double", "def double(x):\n    return 0")
+    tampered = _replace(tampered, "test_double", "pass  # the student 'fixed' the test")
+    tampered.cells = [c for c in tampered.cells if grade_id(c) not in ("test_squares", "between")]
+    submissions = {
+        "correct": good,
+        "blank": release,
+        "wrong": _replace(good, "double", "def double(x):\n    return 2 * abs(x)"),
+        "loop": _replace(good, "squares", "def squares(n):\n    while True:\n        pass"),
+        "crash": _replace(good, "double", "import os\nos._exit(1)"),
+        "noisy": _replace(good, "double", "import warnings\n\n\ndef double(x):\n"
+                          "    warnings.warn('stderr output fails a test cell')\n    return 2 * x"),
+        "tampered": tampered,
+    }
+    for student, nb in submissions.items():
+        submit(root, student, "tiny", nb)
+        check(api.autograde("tiny", student), f"autograde {student}")
+    check(api.generate_feedback("tiny"), "generate_feedback")
+    return root, source
+
+
+@pytest.mark.parametrize("student, expected", [
+    ("correct", {"test_squares": 2, "test_double": 1}),
+    ("blank", {"test_squares": 0, "test_double": 0}),
+    ("wrong", {"test_squares": 2, "test_double": 0}),       # fails only the hidden test
+    ("loop", {"test_squares": 0, "test_double": 1}),        # infinite loop: timeout costs that cell only
+    ("crash", {"test_squares": 2, "test_double": 0}),       # the kernel dies: later cells score zero
+    ("tampered", {"test_squares": 2, "test_double": 0}),    # deleted test restored; edited test restored
+    ("noisy", {"test_squares": 2, "test_double": 0}),       # nbgrader: output on stderr fails a test cell
+])
+def test_tiny_assignment_scores(tiny_course, student, expected):
+    root, _ = tiny_course
+    got = {k: v[0] for k, v in grades(root, "tiny", student).items()}
+    assert got == expected
+
+
+def test_deleted_test_cell_is_restored_from_the_gradebook(tiny_course):
+    root, source = tiny_course
+    nb = nbformat.read(root / "course" / "autograded" / "tampered" / "tiny" / "tiny.ipynb", as_version=4)
+    ids = [grade_id(c) for c in nb.cells]
+    assert ids.index("squares") < ids.index("test_squares") < ids.index("double"), ids
+    restored = next(c for c in nb.cells if grade_id(c) == "test_squares")
+    original = next(c for c in source.cells if grade_id(c) == "test_squares")
+    assert original.source in restored.source  # hidden tests included: the autograder runs them
+    edited = next(c for c in nb.cells if grade_id(c) == "test_double")
+    assert edited.source == next(c for c in source.cells if grade_id(c) == "test_double").source
+
+
+def test_tiny_feedback_hides_hidden_tests_and_their_failures(tiny_course):
+    root, source = tiny_course
+    for student in ("correct", "blank", "wrong", "loop", "crash", "tampered", "noisy"):
+        page = root / "course" / "feedback" / student / "tiny" / "tiny.html"
+        assert_no_hidden_tests(page, source)
+        assert "SECRET_HIDDEN_MESSAGE" not in page.read_text()
+    wrong = html_text(root / "course" / "feedback" / "wrong" / "tiny" / "tiny.html")
+    assert "A hidden test in this cell failed (0 / 1 points)" in wrong
+    assert "All tests in this cell passed (2 / 2 points)" in wrong
+    loop = html_text(root / "course" / "feedback" / "loop" / "tiny" / "tiny.html")
+    assert "CellTimeoutError" in loop
+    noisy = html_text(root / "course" / "feedback" / "noisy" / "tiny" / "tiny.html")
+    assert "output on stderr" in noisy
+    blank = html_text(root / "course" / "feedback" / "blank" / "tiny" / "tiny.html")
+    assert "A visible test in this cell failed" in blank and "NotImplementedError" in blank
+
+
+# ------------------------------------------------------------------------------------------ real assignments
+@pytest.fixture(scope="module")
+def real_course(tmp_path_factory):
+    return copy_course(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
+
+
+def test_config_lists_every_assignment():
+    config = ROOT / "course" / "nbgrader_config.py"
+    spec = {"__file__": str(config)}
+    exec(config.read_text().split("c = get_config()")[0], spec)
+    assert sorted(spec["ASSIGNMENTS"]) == ASSIGNMENTS
+
+
+def _normalised(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return json.dumps(nb, sort_keys=True, indent=1)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_committed_release_is_what_nbgrader_generates(real_course, tmp_path, assignment):
+    committed = ROOT / "assignments" / assignment
+    assert committed.exists(), f"assignments/{assignment}/ is missing: run `make release` and commit it"
+    api = api_for(real_course, **{"CourseDirectory.release_directory": str(tmp_path / "release")})
+    check(api.generate_assignment(assignment), "generate_assignment")
+    fresh = tmp_path / "release" / assignment
+    names = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    for name in names:
+        if name.suffix == ".ipynb":
+            assert _normalised(fresh / name) == _normalised(committed / name), \
+                f"assignments/{assignment}/{name} drifted from its source: run `make release`"
+        else:
+            assert (fresh / name).read_bytes() == (committed / name).read_bytes(), name
+
+
+def _validate(path: Path, course: Path) -> dict:
+    from nbgrader.validator import Validator
+
+    return Validator(config=load_config(course / "course")).validate(str(path))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_source_passes_nbgrader_validate(real_course, course_env, assignment):
+    result = _validate(real_course / "solutions" / assignment / f"{assignment}.ipynb", real_course)
+    assert not result.get("failed") and not result.get("changed"), json.dumps(result, indent=1)[:4000]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.timeout(900)
+def test_release_fails_nbgrader_validate_until_solved(real_course, course_env, assignment):
+    result = _validate(real_course / "assignments" / assignment / f"{assignment}.ipynb", real_course)
+    assert result.get("failed"), "the unsolved release passed validation: do its tests test anything?"
+
+
+@pytest.fixture(scope="module")
+def round_trip(real_course, course_env_vars):
+    """Four submissions per assignment, autograded one at a time (timed), then feedback for all."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in course_env_vars.items():
+            mp.setenv(key, value)
+        timings = _autograde_submissions(real_course)
+    out = ROOT / "build" / "test-reports"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "autograde_seconds.json").write_text(json.dumps(timings, indent=1))
+    print("autograde seconds per submission:", timings)
+    return real_course, timings
+
+
+def _autograde_submissions(root: Path) -> dict[str, float]:
+    api = api_for(root)
+    timings = {}
+    for a in ASSIGNMENTS:
+        check(api.generate_assignment(a), "generate_assignment")  # fills this copy's gradebook
+        source = nbformat.read(root / "solutions" / a / f"{a}.ipynb", as_version=4)
+        release = nbformat.read(root / "assignments" / a / f"{a}.ipynb", as_version=4)
+        correct = solved(release, source)
+        sol_id, wrong_code, _ = WRONG_ANSWERS.get(a, (None, None, None))
+        if sol_id is None:  # fallback: one solution cell left as released
+            sol_id = next(grade_id(c) for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
+                          and c.cell_type == "code")
+            wrong = _replace(correct, sol_id, next(c.source for c in release.cells if grade_id(c) == sol_id))
+        else:
+            wrong = _replace(correct, sol_id, next(c.source for c in source.cells if grade_id(c) == sol_id)
+                             + wrong_code)
+        tests = [grade_id(c) for c in release.cells if is_autograder_test(c)]
+        tampered = _replace(release, tests[-1], "pass  # edited away")
+        tampered.cells = [c for c in tampered.cells if grade_id(c) != tests[0]]
+        for student, nb in [("correct", correct), ("blank", release), ("wrong", wrong), ("tampered", tampered)]:
+            submit(root, student, a, nb)
+            start, cpu = time.perf_counter(), _children_cpu_s()
+            check(api.autograde(a, student), f"autograde {a}/{student}")
+            # wall time depends on what else the machine runs; the kernel's CPU time much less so
+            timings[f"{a}/{student}"] = {"wall_s": round(time.perf_counter() - start, 1),
+                                         "kernel_cpu_s": round(_children_cpu_s() - cpu, 1)}
+        check(api.generate_feedback(a), f"generate_feedback {a}")
+    return timings
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's finished children (each autograde's kernel ends before it returns)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _auto(g: dict, source) -> tuple[float, float]:
+    tests = {grade_id(c) for c in source.cells if is_autograder_test(c)}
+    score = sum(v[0] or 0 for k, v in g.items() if k in tests)
+    return score, sum(v[1] for k, v in g.items() if k in tests)
+
+
+def _source(root, a):
+    return nbformat.read(root / "solutions" / a / f"{a}.ipynb", as_version=4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_correct_submission_gets_every_autograded_point(round_trip, assignment):
+    root, _ = round_trip
+    g = grades(root, assignment, "correct")
+    source = _source(root, assignment)
+    lost = {k: v for k, v in g.items() if k in {grade_id(c) for c in source.cells if is_autograder_test(c)}
+            and v[0] != v[1]}
+    assert not lost, f"correct submission lost points (auto, max, manual): {lost}"
+    score, total = _auto(g, source)
+    assert score == total > 0
+    # written answers wait for a human: nbgrader flags them instead of scoring them
+    manual = [k for k, v in g.items() if k not in {grade_id(c) for c in source.cells if is_autograder_test(c)}]
+    assert all(g[k][2] for k in manual), {k: g[k] for k in manual}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_blank_submission_scores_zero(round_trip, assignment):
+    root, _ = round_trip
+    g = grades(root, assignment, "blank")
+    assert sum(v[0] or 0 for v in g.values()) == 0, g
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_wrong_answer_scores_partially(round_trip, assignment):
+    root, _ = round_trip
+    g = grades(root, assignment, "wrong")
+    score, total = _auto(g, _source(root, assignment))
+    assert 0 < score < total, g
+    if assignment in WRONG_ANSWERS:
+        failing = WRONG_ANSWERS[assignment][2]
+        assert g[failing][0] == 0, f"{failing} should catch the wrong answer: {g[failing]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_deleted_and_edited_test_cells_are_restored(round_trip, assignment):
+    root, _ = round_trip
+    source = _source(root, assignment)
+    tests = [c for c in source.cells if is_autograder_test(c)]
+    nb = nbformat.read(root / "course" / "autograded" / "tampered" / assignment / f"{assignment}.ipynb",
+                       as_version=4)
+    by_id = {grade_id(c): c for c in nb.cells}
+    assert tests[0].source in by_id[grade_id(tests[0])].source, "deleted test cell not restored"
+    assert by_id[grade_id(tests[-1])].source == tests[-1].source, "edited test cell not restored"
+    g = grades(root, assignment, "tampered")
+    assert g[grade_id(tests[0])][0] == 0 and g[grade_id(tests[-1])][0] == 0, g
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_never_shows_hidden_tests(round_trip, assignment):
+    root, _ = round_trip
+    source = _source(root, assignment)
+    assert hidden_lines(source), "the source has no hidden tests to hide"
+    for student in ("correct", "blank", "wrong", "tampered"):
+        page = root / "course" / "feedback" / student / assignment / f"{assignment}.html"
+        assert page.exists(), f"no feedback for {student}"
+        assert_no_hidden_tests(page, source)
+
+
+@pytest.mark.slow
+def test_autograde_of_one_submission_fits_the_budget(round_trip):
+    """DESIGN.md: <= 60 s per submission on 2 cores, i.e. <= 120 kernel CPU-seconds; wall time is only reported
+    (build/test-reports/autograde_seconds.json), as it depends on the load of a shared machine."""
+    _, timings = round_trip
+    slow = {k: v for k, v in timings.items() if v["kernel_cpu_s"] > 120}
+    assert not slow, f"autograde over budget: {slow}"
