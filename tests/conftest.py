@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
@@ -55,3 +56,13 @@ def course_env(course_env_vars, monkeypatch) -> dict[str, str]:
     for key, value in course_env_vars.items():
         monkeypatch.setenv(key, value)
     return course_env_vars
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Unit tests use tiny models: they gain nothing from intra-op threads, and on a shared 2-core machine a
+    second thread made them 5-20x slower (measured). Notebook kernels are separate processes and unaffected."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

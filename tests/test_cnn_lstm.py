@@ -8,15 +8,6 @@ from torch import nn
 from helpers.models.cnn_lstm import CNNLSTM, CNNLSTMConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread; on a shared 2-core machine, two threads can be 5x slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def small_model(seed=0, **overrides):
     torch.manual_seed(seed)
     return CNNLSTM(3, 4, config=CNNLSTMConfig.small(dropout=0.0, verbose=False, **overrides))

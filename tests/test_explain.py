@@ -19,15 +19,6 @@ T, START, STOP = 128, 40, 60
 METHODS = ["saliency", "integrated_gradients", "gradient_shap"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine they run ~20x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 class WindowModel(nn.Module):
     """Logits depend only on samples START..STOP-1, through a smooth nonlinearity."""
 

@@ -7,15 +7,6 @@ from helpers.models import CNN1D, CNN1DConfig, count_parameters, create_model, g
 from helpers.models.layers import ConvBNAct, ResidualBlock1d, SqueezeExcite
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine they run ~20x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_cnn1d_maps_signals_to_logits_for_any_length():
     model = CNN1D(in_channels=1, n_outputs=2, input_length=1250, verbose=False)
     assert model(torch.randn(3, 1, 1250)).shape == (3, 2)

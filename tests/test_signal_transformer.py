@@ -9,15 +9,6 @@ from helpers.models.signal_transformer import SignalTransformer, SignalTransform
 from helpers.models.transformer_blocks import RotarySelfAttention
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread; on a shared 2-core machine, two threads can be 5x slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def small_model(seed=0, **overrides):
     torch.manual_seed(seed)
     cfg = SignalTransformerConfig.small(dropout=0.0, verbose=False, **overrides)

@@ -29,15 +29,6 @@ from helpers.train import (
 T = 64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine they run ~20x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def make_data(n=64, seed=0, noise=0.5, random_labels=False):
     """Class 1 carries a bump in samples 20-30; with random_labels the task is unlearnable."""
     rng = np.random.default_rng(seed)
