@@ -14,6 +14,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3.11
+TORCH_VERSION := 2.13.0
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 VENV := .venv
 ACTIVATE := . $(VENV)/bin/activate
 # The setup stamp is keyed on the files that define the environment: edit either and `make setup` reinstalls.
@@ -33,7 +35,12 @@ setup: $(SETUP_STAMP)
 $(SETUP_STAMP): pyproject.toml constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@# torch first and alone: the CPU wheel; with no torch present other packages would pull a CUDA build.
-	$(ACTIVATE) && pip install --quiet torch==2.13.0
+	@# A wheelhouse the machine's pip already knows (find-links: offline labs, CI) is used as is; otherwise
+	@# PyPI's Linux wheel would be the multi-GB CUDA build, so ask PyTorch's CPU index.
+	$(ACTIVATE) && probe=$$(mktemp -d) \
+	  && if pip download --quiet --no-index --no-deps torch==$(TORCH_VERSION) -d "$$probe" >/dev/null 2>&1; \
+	     then rm -rf "$$probe"; pip install --quiet torch==$(TORCH_VERSION); \
+	     else rm -rf "$$probe"; pip install --quiet torch==$(TORCH_VERSION) --index-url $(TORCH_INDEX_URL); fi
 	$(ACTIVATE) && pip install --quiet -c constraints.txt -e '.[dev]'
 	@# nbgrader's wheel enables its server and lab extensions on install; check rather than trust.
 	@# (the listings are captured first: grep -q closing a pipe early would fail the pipeline under pipefail)

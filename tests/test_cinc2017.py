@@ -172,7 +172,9 @@ def test_fetch_rejects_a_corrupt_archive_and_leaves_no_record_folder(tmp_path):
     archive = b"not a zip at all"
     sums = f"{hashlib.sha256(archive).hexdigest()} training2017.zip\n".encode()
     files = {"/p/SHA256SUMS.txt": sums, "/p/training2017.zip": archive, "/p/REFERENCE-v3.csv": b"A00001,N\n"}
-    with LocalServer(files) as server, pytest.raises(DataFormatError, match="training2017.zip"):
+    # The sums list no REFERENCE-v3.csv: that file comes unverified, and the user is told so.
+    with LocalServer(files) as server, pytest.raises(DataFormatError, match="training2017.zip"), \
+            pytest.warns(UserWarning, match="no SHA-256 for REFERENCE-v3.csv"):
         cinc2017.fetch(tmp_path, base_url=server.url("/p/"), progress=False)
     assert cinc2017.real_folder(tmp_path) is None
     with pytest.raises(DataUnavailableError):

@@ -445,8 +445,9 @@ def test_feedback_never_shows_hidden_tests(round_trip, assignment):
 
 @pytest.mark.slow
 def test_autograde_of_one_submission_fits_the_budget(round_trip):
-    """DESIGN.md: <= 60 s per submission on 2 cores, i.e. <= 120 kernel CPU-seconds; wall time is only reported
-    (build/test-reports/autograde_seconds.json), as it depends on the load of a shared machine."""
+    """DESIGN.md: <= 60 s per submission. Autograding runs in FAST mode, whose kernel uses one torch thread, so
+    kernel CPU-seconds track wall seconds on an idle machine; CPU time is asserted because wall time depends on the
+    load of a shared machine (it is reported in build/test-reports/autograde_seconds.json)."""
     _, timings = round_trip
-    slow = {k: v for k, v in timings.items() if v["kernel_cpu_s"] > 120}
+    slow = {k: v for k, v in timings.items() if v["kernel_cpu_s"] > 60}
     assert not slow, f"autograde over budget: {slow}"

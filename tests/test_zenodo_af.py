@@ -300,6 +300,23 @@ def test_fetch_with_the_server_down_says_what_to_do(tmp_path):
         zenodo_af.fetch(tmp_path, api_url=closed_port_url("/api/records"), timeout=5, progress=False)
 
 
+def test_an_interrupted_fetch_is_never_loaded_as_the_real_data(tmp_path, small_default, capsys):
+    # X.npy arrives, then the server is gone before y.npy: the folder holds real files but is incomplete.
+    files = {"/files/X.npy": _npy_bytes(X), "/files/y.npy": _npy_bytes(LABELS)}
+    with _serve(files) as server:
+        del server.files["/files/y.npy"]
+        with pytest.raises(DataUnavailableError):
+            zenodo_af.fetch(tmp_path, api_url=server.url("/api/records"), progress=False)
+    assert (zenodo_af.real_dir(tmp_path) / "X.npy").exists()
+    with pytest.raises(DataUnavailableError, match="interrupted"):
+        zenodo_af.load(tmp_path, source="real")
+    assert zenodo_af.load(tmp_path, source="auto").source == "synthetic"
+    assert "interrupted download" in capsys.readouterr().out
+    with _serve(files) as server:  # fetching again completes the folder, which then counts as real
+        zenodo_af.fetch(tmp_path, api_url=server.url("/api/records"), progress=False)
+    assert zenodo_af.load(tmp_path, source="auto").source == "real"
+
+
 def test_fetch_unpacks_a_zipped_record(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import warnings
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -313,6 +314,10 @@ def fetch(root: Path | str | None = None, *, base_url: str | None = None, progre
     # Checksums come from the same server, so they guard against a damaged transfer (the common failure).
     digests = {parts[1].strip(): parts[0] for parts in
                (ln.split(maxsplit=1) for ln in sums.read_text().splitlines()) if len(parts) == 2}
+    for name in (ARCHIVE, REFERENCE_FINAL):
+        if name not in digests:
+            warnings.warn(f"{base_url}{CHECKSUMS} lists no SHA-256 for {name}: it will be downloaded WITHOUT a "
+                          "checksum (only the transfer length is checked).", stacklevel=2)
     archive = download(base_url + ARCHIVE, downloads / ARCHIVE, sha256=digests.get(ARCHIVE), progress=progress,
                        dataset=NAME)
     reference = download(base_url + REFERENCE_FINAL, downloads / REFERENCE_FINAL,

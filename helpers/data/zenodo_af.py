@@ -55,6 +55,7 @@ API_URL = "https://zenodo.org/api/records"
 DEFAULT_FS = 300.0
 MARKER = "SYNTHETIC.json"
 RECORD_JSON = "ZENODO_RECORD.json"
+FETCH_IN_PROGRESS = "FETCH_IN_PROGRESS"
 SYNTHETIC_FILE = "ecg.h5"
 SYNTHETIC_N_RECORDS = 3000  # the embedded default: ~29 h of ECG, ~126 MB on disk, ~10 s to generate
 CITATION = "Zenodo record 15302489, augmented one-lead ECG (0 = normal, 1 = AF); see its page for licence/citation."
@@ -161,6 +162,8 @@ def fetch(root: Path | str | None = None, *, api_url: str = API_URL, record_id: 
     entries = _file_entries(record, api_url.rstrip("/"), record_id)
     dest = real_dir(root)
     dest.mkdir(parents=True, exist_ok=True)
+    # Until the provenance file is written last, the folder is an incomplete fetch, never "the real data".
+    (dest / FETCH_IN_PROGRESS).write_text("an interrupted `fetch` left this folder incomplete; fetch again\n")
     for e in entries:
         path = download(e["url"], dest / e["name"], md5=e["md5"], size=None if e["md5"] else e["size"],
                         timeout=timeout, progress=progress, dataset=NAME)
@@ -170,6 +173,7 @@ def fetch(root: Path | str | None = None, *, api_url: str = API_URL, record_id: 
     keep["files"] = entries
     with atomic_write(dest / RECORD_JSON, "w") as f:
         json.dump(keep, f, indent=1)
+    (dest / FETCH_IN_PROGRESS).unlink()
     return dest
 
 
@@ -219,7 +223,9 @@ def read(folder: Path | str, *, fs: float | None = None) -> SignalDataset:
                       "record's documentation says otherwise.", stacklevel=2)
     n = parsed.labels.size
     record_ids = parsed.record_ids if parsed.record_ids is not None else np.array([f"r{i:05d}" for i in range(n)])
-    meta: dict[str, Any] = {"path": str(folder), "fs_from": fs_from, "files": parsed.files, "units": "mV",
+    # The synthetic set is written in mV; the real record documents no unit we could check from here.
+    meta: dict[str, Any] = {"path": str(folder), "fs_from": fs_from, "files": parsed.files,
+                            "units": "mV" if synthetic else "as in the Zenodo files (not stated)",
                             "citation": CITATION}
     if parsed.patient_ids is None:
         subject_ids = record_ids
@@ -315,7 +321,9 @@ def _synthetic_dir(root: Path | str | None, seed: int) -> Path:
 
 
 def _has_real(folder: Path) -> bool:
-    return folder.is_dir() and (bool(data_files(folder)) or any(folder.rglob("*.zip")))
+    # Files copied in by hand count; a fetch that was interrupted (its marker still there) does not.
+    return (folder.is_dir() and not (folder / FETCH_IN_PROGRESS).exists()
+            and (bool(data_files(folder)) or any(folder.rglob("*.zip"))))
 
 
 def _banner(reason: str) -> None:
@@ -347,7 +355,8 @@ def load(root: Path | str | None = None, *, source: str = "auto", fs: float | No
     Returns
     -------
     SignalDataset
-        Signals float32 ``(T,)`` in mV, labels int64 (0 normal, 1 AF), subject and record ids.
+        Signals float32 ``(T,)`` (mV for the synthetic set; the real files' own units), labels int64
+        (0 normal, 1 AF), subject and record ids.
 
     Raises
     ------
@@ -358,6 +367,10 @@ def load(root: Path | str | None = None, *, source: str = "auto", fs: float | No
         raise ValueError(f"source must be 'auto', 'real' or 'synthetic', got {source!r}")
     real = real_dir(root)
     if source == "real" or (source == "auto" and _has_real(real)):
+        if (real / FETCH_IN_PROGRESS).exists():
+            raise DataUnavailableError(f"{real}: an earlier download of {NAME} was interrupted, so the folder is "
+                                       f"incomplete. Run `python -m helpers data fetch {NAME}` again (verified files "
+                                       "are kept), or use source='synthetic'.")
         if not _has_real(real):
             raise DataUnavailableError(f"No {NAME} files in {real}. Fetch them with `python -m helpers data fetch "
                                        f"{NAME}` (or helpers.data.zenodo_af.fetch()), or use source='synthetic'.")
@@ -367,7 +380,8 @@ def load(root: Path | str | None = None, *, source: str = "auto", fs: float | No
                                   "remove them and fetch again.")
     else:
         if source == "auto":
-            _banner(f"no real files in {real}")
+            _banner(f"an interrupted download in {real}" if (real / FETCH_IN_PROGRESS).exists()
+                    else f"no real files in {real}")
         ds = read(_synthetic_dir(root, seed), fs=fs)
     if limit is not None and limit < len(ds):
         idx = np.sort(np.random.default_rng(seed).choice(len(ds), size=limit, replace=False))
