@@ -25,11 +25,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from torch import nn
 
 from helpers.data import zenodo_af
+from helpers.models.cnn1d import CNN1D
 from helpers.signal import make_windows, rr_features
 from helpers.splits import check_no_leakage, train_val_test_split
+from helpers.train import TrainConfig, fit, predict_proba, set_seed
 
 RR_COLUMNS = ("n_beats", "heart_rate_bpm", "sdnn_ms", "rmssd_ms", "nrmssd", "pnn50", "cv_rr", "mad_rr_rel")
 
@@ -57,49 +58,19 @@ def rr_matrix(X: np.ndarray, fs: float) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def small_cnn(T: int, channels: tuple[int, ...]) -> nn.Module:
-    """4 conv blocks (conv-BN-ReLU-maxpool), global average pooling, linear head."""
-    try:
-        from helpers.models.cnn1d import CNN1D
-        return CNN1D(1, 2, T, channels=channels, verbose=False)
-    except ImportError:  # before helpers.models exists: the same architecture, inline
-        layers, c = [], 1
-        for c_out in channels:
-            layers += [nn.Conv1d(c, c_out, 7, padding=3), nn.BatchNorm1d(c_out), nn.ReLU(), nn.MaxPool1d(2)]
-            c = c_out
-        return nn.Sequential(*layers, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(c, 2))
-
-
 def train_cnn(Xtr, ytr, Xte, epochs: int, seed: int, channels: tuple[int, ...], device: str = "cpu",
               batch_size: int = 64, lr: float = 3e-3) -> tuple[np.ndarray, float]:
-    """AdamW + one-cycle schedule, class-weighted cross-entropy; returns P(AF) on ``Xte`` and fit seconds.
-
-    Deliberately a plain loop (not helpers.train.fit) so the benchmark measures the data, not the trainer.
-    """
-    torch.manual_seed(seed)
-    model = small_cnn(Xtr.shape[-1], channels).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
-    steps = epochs * int(np.ceil(len(Xtr) / batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    """The course's CNN1D trained by the course's loop (AdamW, warm-up + cosine, balanced class weights);
+    returns P(AF) on ``Xte`` and fit seconds, so the figure is the one a student's pipeline reaches."""
+    set_seed(seed)
+    model = CNN1D(1, 2, Xtr.shape[-1], channels=channels, verbose=False)
     # Balanced class weights: otherwise the 15% AF class is under-fitted in a few epochs.
-    w = torch.tensor(len(ytr) / (2 * np.bincount(ytr, minlength=2)), dtype=torch.float32, device=device)
-    loss_fn = nn.CrossEntropyLoss(weight=w)
-    Xt, yt = torch.from_numpy(Xtr).to(device), torch.from_numpy(ytr).to(device)
-    g = torch.Generator().manual_seed(seed)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-2, warmup_frac=0.1,
+                         class_weights="balanced", seed=seed, device=device, progress=False)
     t0 = time.time()
-    for _ in range(epochs):
-        model.train()
-        for idx in torch.randperm(len(Xt), generator=g).split(batch_size):
-            idx = idx.to(device)
-            opt.zero_grad()
-            loss_fn(model(Xt[idx]), yt[idx]).backward()
-            opt.step()
-            sched.step()
+    fit(model, (Xtr, ytr), None, config)
     fit_s = time.time() - t0
-    model.eval()
-    with torch.no_grad():
-        p = torch.cat([model(x.to(device)).softmax(-1)[:, 1].cpu() for x in torch.from_numpy(Xte).split(512)])
-    return p.numpy(), fit_s
+    return predict_proba(model, Xte, batch_size=512)[:, 1], fit_s
 
 
 def errors_by_rhythm(ds, windows, score: np.ndarray) -> dict | None:
