@@ -34,6 +34,9 @@ class DistContext:
         return self.world_size > 1
 
 
+_groups_created = 0  # process groups setup() has initialised in this process
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
     if str(device) == "auto":
@@ -56,7 +59,15 @@ def setup(device: str | torch.device = "auto") -> DistContext:
         torch.cuda.set_device(dev)
     owns = not dist.is_initialized()
     if owns:
-        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+        # A plain init_process_group() keys its rendezvous under the same names every time, in a store that
+        # outlives the group under torchrun; a second fit in the same script (after cleanup() destroyed the first
+        # group) could then read the first group's stale addresses and hang. A fresh key prefix per group avoids
+        # it: every rank runs the same fit calls, so the counters agree.
+        global _groups_created
+        _groups_created += 1
+        store, _, _ = next(dist.rendezvous("env://", rank=rank, world_size=world_size))
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo", rank=rank, world_size=world_size,
+                                store=dist.PrefixStore(f"helpers_fit_{_groups_created}", store))
     return DistContext(rank, local_rank, world_size, dev, owns)
 
 
@@ -67,21 +78,28 @@ def cleanup(ctx: DistContext) -> None:
 
 
 def all_gather_cat(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
-    """Concatenate along dim 0 the tensors of all ranks (shards may differ in length by one or more rows).
+    """Concatenate along dim 0 the tensors of all ranks (shards may differ in length, and may be empty).
 
-    ``all_gather`` needs equal shapes, so each shard is padded to the longest and trimmed afterwards.
+    ``all_gather`` needs equal shapes, so each shard is padded to the longest and trimmed afterwards. Every rank
+    must pass the same number of dimensions, the same trailing shape (e.g. ``(0, K)`` for an empty shard of
+    ``(n, K)`` logits) and the same dtype.
     """
     if not ctx.enabled:
         return t
-    n = torch.tensor([t.shape[0]], device=t.device)
-    sizes = [torch.zeros_like(n) for _ in range(ctx.world_size)]
-    dist.all_gather(sizes, n)
-    longest = int(max(s.item() for s in sizes))
+    shape = torch.tensor(t.shape, dtype=torch.long, device=t.device)
+    shapes = [torch.zeros_like(shape) for _ in range(ctx.world_size)]
+    dist.all_gather(shapes, shape)
+    shapes = [tuple(s.tolist()) for s in shapes]
+    if any(s[1:] != shapes[0][1:] for s in shapes):  # every rank sees the same list, so all raise together
+        raise ValueError(f"all_gather_cat: the ranks' tensors differ beyond dim 0: shapes {shapes}")
+    longest = max(s[0] for s in shapes)
+    if longest == 0:
+        return t
     padded = torch.zeros((longest, *t.shape[1:]), dtype=t.dtype, device=t.device)
     padded[: t.shape[0]] = t
     parts = [torch.zeros_like(padded) for _ in range(ctx.world_size)]
     dist.all_gather(parts, padded)
-    return torch.cat([p[: int(s.item())] for p, s in zip(parts, sizes)])
+    return torch.cat([p[: s[0]] for p, s in zip(parts, shapes)])
 
 
 def all_reduce_sum(values: list[float], ctx: DistContext) -> list[float]:

@@ -81,8 +81,15 @@ def _logits(model: nn.Module, X, batch_size: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def collect_logits(model: nn.Module, loader, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits ``(n, K)`` float32 and labels ``(n,)`` of every batch of ``loader``, in eval mode."""
+def collect_logits(model: nn.Module, loader, device: torch.device,
+                   n_outputs: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``(n, K)`` float32 and labels ``(n,)`` int64 of every batch of ``loader``, in eval mode.
+
+    A loader with no batches (under DDP, a rank whose validation shard is empty because the validation set has
+    fewer examples than there are ranks) gives ``(0, K)`` logits and ``(0,)`` labels, so that gathering the
+    shards of all ranks still works. ``K`` is ``n_outputs``, else ``model.n_outputs``, else found by running the
+    model on the first example of ``loader.dataset``.
+    """
     # the raw model, not the DDP wrapper: ranks hold different numbers of validation batches, and DDP's forward
     # may talk to the other ranks. Full precision, no autocast: the numbers that choose the kept checkpoint
     # should not depend on the precision chosen for speed (and they then equal evaluate()'s)
@@ -91,4 +98,18 @@ def collect_logits(model: nn.Module, loader, device: torch.device) -> tuple[torc
     for x, y in loader:
         logits.append(model(x.to(device, non_blocking=True)).float())
         targets.append(y.to(device))
+    if not logits:
+        return (torch.zeros((0, _n_outputs(model, loader, device, n_outputs)), device=device),
+                torch.zeros(0, dtype=torch.long, device=device))
     return torch.cat(logits), torch.cat(targets)
+
+
+def _n_outputs(model: nn.Module, loader, device: torch.device, n_outputs: int | None) -> int:
+    n_outputs = n_outputs or getattr(model, "n_outputs", None)
+    if n_outputs:
+        return int(n_outputs)
+    ds = getattr(loader, "dataset", None)
+    if ds is None or len(ds) == 0:
+        raise ValueError("cannot tell the number of outputs: the loader is empty and the model has no n_outputs; "
+                         "pass n_outputs")
+    return model(torch.as_tensor(ds[0][0])[None].float().to(device)).shape[-1]
