@@ -19,6 +19,8 @@ from matplotlib.ticker import MaxNLocator
 from scipy.signal import welch
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
+from helpers.signal import check_fs
+
 __all__ = ["plot_signal", "plot_spectrum", "plot_confusion_matrix", "plot_roc", "plot_pr", "plot_training_curves",
            "plot_attribution", "synthetic_banner", "is_synthetic"]
 
@@ -94,8 +96,7 @@ def plot_signal(x, fs: float, *, peaks=None, annotations=None, title: str | None
     -------
     matplotlib.axes.Axes
     """
-    if fs is None or fs <= 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
+    fs = check_fs(fs)
     arr, ds = _signal_array(x)
     t = np.arange(arr.shape[-1]) / fs
     ax = _new_ax(ax)
@@ -143,8 +144,7 @@ def plot_spectrum(x, fs: float, *, ax=None, fmax: float | None = None, units: st
     -------
     matplotlib.axes.Axes
     """
-    if fs is None or fs <= 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
+    fs = check_fs(fs)
     arr, ds = _signal_array(x)
     freqs, psd = welch(arr, fs=fs, nperseg=min(arr.shape[-1], int(nperseg_s * fs)), axis=-1)
     ax = _new_ax(ax, figsize=(6, 3.5))
@@ -353,8 +353,7 @@ def plot_attribution(signal, attribution, fs: float, *, ax=None, title: str | No
     -------
     matplotlib.axes.Axes
     """
-    if fs is None or fs <= 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
+    fs = check_fs(fs)
     x = np.asarray(signal, dtype=np.float64).squeeze()
     a = np.abs(np.asarray(attribution, dtype=np.float64)).squeeze()
     if x.ndim != 1 or x.shape != a.shape:
