@@ -2,8 +2,15 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from helpers.models import CNN1D, CNN1DConfig, count_parameters, create_model, get_model_class
+from helpers.models import (
+    CNN1D,
+    CNN1DConfig,
+    count_parameters,
+    create_model,
+    get_model_class,
+)
 from helpers.models.layers import ConvBNAct, ResidualBlock1d, SqueezeExcite
 
 
@@ -78,3 +85,22 @@ def test_shared_layers_keep_the_time_axis():
     x2 = x.clone()
     x2[1, :, 60:] = 99.0
     torch.testing.assert_close(se(x2, mask)[1, :, :60], y[1, :, :60])
+
+
+def test_mish_exp_equals_torch_mish_in_value_and_gradient():
+    from helpers.models.layers import Mish, mish_exp
+
+    x = torch.cat([torch.linspace(-120, 120, 20001, dtype=torch.float64), torch.tensor([-1e4, 1e4, 0.0])])
+    x.requires_grad_(True)
+    mine = mish_exp(x)
+    (g_mine,) = torch.autograd.grad(mine.sum(), x)
+    ref = F.mish(x)
+    (g_ref,) = torch.autograd.grad(ref.sum(), x)
+    torch.testing.assert_close(mine, ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_mine, g_ref, rtol=1e-10, atol=1e-10)
+    for dtype in (torch.bfloat16, torch.float16):  # computed in float32 inside, returned in the input's dtype
+        xl = torch.tensor([-1e4, -30.0, -1.0, 0.0, 1.0, 19.9, 20.1, 60.0, 6e4], dtype=dtype)
+        y = mish_exp(xl)
+        assert y.dtype == dtype and torch.isfinite(y).all()
+        torch.testing.assert_close(y.float(), F.mish(xl.float()).to(dtype).float(), rtol=1e-2, atol=1e-3)
+    torch.testing.assert_close(Mish()(x.detach()), F.mish(x.detach()))  # eager: torch's own kernel

@@ -175,3 +175,46 @@ def test_bad_inputs_raise_clear_errors():
         model(torch.randn(2, 2, 64), lengths=torch.tensor([64, 0]))
     with pytest.raises(ValueError, match="not both"):
         model(torch.randn(2, 2, 64), lengths=torch.tensor([64, 3]), padding_mask=torch.zeros(2, 64, dtype=bool))
+
+
+def test_attention_dropout_defaults_to_zero_and_is_applied_when_set():
+    assert SignalTransformerConfig().attention_dropout == 0.0  # residual dropout (0.1) stays on by default
+    x = torch.randn(4, 2, 256)
+    for p, should_vary in ((0.0, False), (0.5, True)):
+        model = small_model(attention_dropout=p).train()  # small_model sets the residual dropout to 0
+        torch.manual_seed(1)
+        a = model(x)
+        torch.manual_seed(2)
+        b = model(x)
+        assert (not torch.equal(a, b)) == should_vary, p
+        assert all(blk.attn.attention_dropout == p for blk in model.blocks)
+
+
+def test_queries_keys_values_are_time_major_views_for_attention():
+    # the layout the GPU speed-up relies on: (B, nh, T, hs) views whose memory is (B, T, nh, hs), so attention's
+    # output reshapes to (B, T, C) without a copy and its gradients land in d(qkv) without a transpose
+    attn = RotarySelfAttention(64, 4)
+    x = torch.randn(3, 10, 64)
+    T, hs = 10, 16
+    cos, sin = torch.randn(T, hs // 2), torch.randn(T, hs // 2)
+    for t in attn._rotated_qkv(x, cos, sin):
+        assert t.shape == (3, 4, 10, 16)
+        assert t.transpose(1, 2).reshape(3, 10, 64).data_ptr() == t.data_ptr()  # a view: no copy was made
+        assert t.stride(-1) == 1 and t.stride(2) in (64, 3 * 64)  # time is the outer axis: q, k own; v in qkv
+
+
+def test_compiled_forward_and_backward_match_eager():
+    # under torch.compile, Mish takes its one-exponential form (layers.mish_exp): the same function, checked
+    # through Dynamo's tracing with the eager backend (no C++ compiler needed)
+    model = randomize_batchnorm(small_model()).train()
+    x = torch.randn(4, 2, 256)
+    ref = model(x)
+    ref.square().sum().backward()
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    torch.manual_seed(0)
+    out = torch.compile(model, backend="eager")(x)
+    out.square().sum().backward()
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    for g, p in zip(grads, model.parameters()):
+        torch.testing.assert_close(p.grad, g, rtol=1e-3, atol=1e-5)

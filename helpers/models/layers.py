@@ -9,10 +9,40 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# torch ships Mish; re-exported so model files import every block from one module.
-Mish = nn.Mish
+# How mish() computes under torch.compile: "exp" (one exponential, below) or "native" (torch's own decomposition).
+# A switch so that benchmarks/transformer_throughput.py can measure the difference (--mish); "exp" is the default.
+MISH_WHEN_COMPILING = "exp"
 
-_ACTIVATIONS = {"relu": nn.ReLU, "mish": nn.Mish, "gelu": nn.GELU, "silu": nn.SiLU}
+
+def mish_exp(x: torch.Tensor) -> torch.Tensor:
+    """Mish computed with one exponential: x * n (n + 2) / (n (n + 2) + 2), n = e^x. Same shape and dtype as x.
+
+    Equal to x * tanh(softplus(x)) (substitute softplus = log(1 + n) into tanh). Why: Inductor computes torch's mish
+    as tanh(log1p(exp(x))), two long libdevice routines per element, forward and again backward, which made the
+    backbone's fused BatchNorm-Mish kernels arithmetic-bound rather than memory-bound on an H200. n is computed
+    from min(x, 20): above that, the ratio is 1 to within float32 rounding and e^x would overflow beyond 88.
+    """
+    xf = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x  # at least float32 inside
+    n = torch.exp(xf.clamp(max=20.0))
+    w = n * (n + 2.0)
+    return (xf * (w / (w + 2.0))).to(x.dtype)
+
+
+def mish(x: torch.Tensor) -> torch.Tensor:
+    """Mish (Misra, 2019), x * tanh(softplus(x)): ``F.mish`` in eager mode, ``mish_exp`` under torch.compile."""
+    if torch.compiler.is_compiling() and MISH_WHEN_COMPILING == "exp":
+        return mish_exp(x)
+    return F.mish(x)
+
+
+class Mish(nn.Module):
+    """``nn.Mish`` that compiles to one exponential per element (see ``mish``); no parameters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return mish(x)
+
+
+_ACTIVATIONS = {"relu": nn.ReLU, "mish": Mish, "gelu": nn.GELU, "silu": nn.SiLU}
 
 
 def get_activation(name: str | nn.Module) -> nn.Module:

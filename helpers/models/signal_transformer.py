@@ -19,6 +19,11 @@ transposes (13% of a compiled training step on an H200, profiled), and the token
 strided view. Channels last took compiled training from 16,000 to 22,700 sequences/s at batch 512 on an H200
 (benchmarks/README.md). ``channels_last=False`` keeps the plain (B, C, T) layout, for comparison.
 
+Three more choices came from profiling compiled training on an H200 (benchmarks/README.md, runs 5-8), each the
+same model or a documented default: queries, keys and values stay time-major in memory (attention gradients need
+no transpose), Mish compiles to one exponential per element (``layers.mish``), and dropout is on the residual
+branches only (``attention_dropout=0``, as in timm). Together: 22,700 -> 24,900 sequences/s at batch 512.
+
 Parameter count with the default config (1 input channel, 2 outputs): 8.33 M, printed at construction
 (1.80 M in the CNN backbone, 6.29 M in the six Transformer blocks, 0.23 M in pooling and head). The design
 brief's "about 8.6 M" is within 4% of this (not the 2.4 M often quoted for this design).
@@ -33,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .layers import ConvBNAct, SqueezeExcite
+from .layers import ConvBNAct, Mish, SqueezeExcite, mish
 from .transformer_blocks import AttentionPool, TransformerBlock, rotary_cos_sin
 
 
@@ -54,7 +59,10 @@ class SignalTransformerConfig:
     ffn_hidden: int = 1024  # SwiGLU hidden width (a multiple of 64 suits tensor cores)
     rope_base: float = 10000.0
     rope_cache_len: int = 4096  # tokens (x8 samples) whose rotary tables are precomputed; longer inputs still work
-    dropout: float = 0.1
+    dropout: float = 0.1  # on the residual branches (attention output, feed-forward output) and in the head
+    # On the attention probabilities. 0 as in timm's ViT and most current Transformers: the residual dropout above
+    # regularises, and this one cost 2.5% of compiled training throughput on an H200 (benchmarks/README.md).
+    attention_dropout: float = 0.0
     # pooling and head
     pool_heads: int = 8
     head_hidden: int = 128
@@ -141,7 +149,7 @@ class MaskedResidualBlock(nn.Module):
             h = self.se(h.squeeze(2), valid).unsqueeze(2)  # SE works on (B, C, T): a view, still channels last
         else:
             h = self.se(h, valid)
-        return _zero_pad(F.mish(h + x), keep)
+        return _zero_pad(mish(h + x), keep)
 
     def fold_batchnorm(self) -> None:
         fold_batchnorm_into_conv(self.conv1[0], self.conv1[1])
@@ -216,13 +224,14 @@ class SignalTransformer(nn.Module):
         c_last = cfg.channels[-1]
         self.to_tokens = nn.Identity() if c_last == cfg.d_model else nn.Linear(c_last, cfg.d_model, bias=False)
         self.blocks = nn.ModuleList(
-            TransformerBlock(cfg.d_model, cfg.n_heads, cfg.ffn_hidden, cfg.dropout, cfg.rope_base)
+            TransformerBlock(cfg.d_model, cfg.n_heads, cfg.ffn_hidden, cfg.dropout, cfg.rope_base,
+                             attention_dropout=cfg.attention_dropout)
             for _ in range(cfg.n_layers)
         )
         self.norm = nn.RMSNorm(cfg.d_model, eps=1e-6)
         self.pool = AttentionPool(cfg.d_model, cfg.pool_heads)
         self.head = nn.Sequential(
-            nn.Linear(cfg.d_model, cfg.head_hidden), nn.Mish(), nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.d_model, cfg.head_hidden), Mish(), nn.Dropout(cfg.dropout),
             nn.Linear(cfg.head_hidden, n_outputs),
         )
         # Rotary tables for up to rope_cache_len tokens, computed once: recomputing sin/cos for every element of
