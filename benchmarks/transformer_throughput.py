@@ -74,6 +74,33 @@ def timed(fn, steps, warmup, device):
     return (time.perf_counter() - t0) / steps
 
 
+def parse_settings(text: str, flag: str) -> list[tuple[str, str]]:
+    """'a=1,b.c=x' -> [('a', '1'), ('b.c', 'x')]; an item without '=' is an error that names the flag."""
+    pairs = []
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"{flag}: expected KEY=VALUE, got {item!r}")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def setting_value(current, text: str, what: str):
+    """Convert ``text`` to the type of the setting's current value: bool (0/1/true/false), int, float or str."""
+    if isinstance(current, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SystemExit(f"{what}: expected a boolean (0/1/true/false), got {text!r}")
+    if isinstance(current, (int, float, str)):
+        try:
+            return type(current)(text)
+        except ValueError:
+            raise SystemExit(f"{what}: expected {type(current).__name__}, got {text!r}") from None
+    raise SystemExit(f"{what}: a {type(current).__name__} setting cannot be given on the command line")
+
+
 def build(args, device, ddp, layout="cl"):
     torch.manual_seed(0)
     cfg = SignalTransformerConfig.small(verbose=False) if args.tiny else SignalTransformerConfig(verbose=False)
@@ -82,9 +109,10 @@ def build(args, device, ddp, layout="cl"):
         cfg.dropout = args.dropout
     if args.attention_dropout is not None:
         cfg.attention_dropout = args.attention_dropout
-    for item in filter(None, args.set.split(",")):  # e.g. n_layers=0: time the backbone alone
-        key, value = item.split("=")
-        setattr(cfg, key, type(getattr(cfg, key))(value))
+    for key, value in parse_settings(args.set, "--set"):  # e.g. n_layers=0: time the backbone alone
+        if not hasattr(cfg, key):
+            raise SystemExit(f"--set: SignalTransformerConfig has no field {key!r}")
+        setattr(cfg, key, setting_value(getattr(cfg, key), value, f"--set {key}"))
     model = SignalTransformer(args.in_channels, args.n_outputs, args.seq_len, config=cfg).to(device)
     wrapped = model
     if ddp:
@@ -168,9 +196,8 @@ def run_config(args, device, batch, mode, layout, ddp, rank, world, flops):
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "gpus": world, "config": "small" if args.tiny else "default", "params_M": round(model.num_parameters() / 1e6, 3),
         "layout": "channels_last" if model.config.channels_last else "ncw", "infer": "inference_mode, BN folded",
-        "dropout": model.config.dropout, "attention_dropout": model.config.dropout if model.config.attention_dropout is None
-        else model.config.attention_dropout,
-        "inductor": args.inductor or None, "set": args.set or None, "sdpa": args.sdpa, "mish": args.mish, "seq_len": args.seq_len, "batch_per_gpu": batch, "mode": mode, "amp": "off" if args.no_amp else "bf16",
+        "dropout": model.config.dropout, "attention_dropout": model.config.attention_dropout,
+        "inductor": (args.inductor or None) if mode != "eager" else None, "set": args.set or None, "sdpa": args.sdpa, "mish": args.mish, "seq_len": args.seq_len, "batch_per_gpu": batch, "mode": mode, "amp": "off" if args.no_amp else "bf16",
         "train_seq_per_s": round(train_sps, 1), "infer_seq_per_s": None if args.skip_infer else round(infer_sps, 1),
         "train_step_ms": round(train_s * 1e3, 3), "infer_step_ms": None if args.skip_infer else round(infer_s * 1e3, 3),
         "train_peak_mem_GiB": None if train_mem is None else round(train_mem, 3),
@@ -210,25 +237,35 @@ def loader_throughput(args, device, batch, workers=4, n_batches=100):
             "h2d_copy_ms_per_batch": None if copy_ms is None else round(copy_ms, 3)}
 
 
-BACKBONE_WORDS = ("batch_norm", "mish", "sigmoid", "convolution", "conv", "xmma", "nchw", "nhwc")
+# Kernel names -> what they do. Order matters: cuDNN's attention helpers (dot_do_o, convert_dq) would otherwise read
+# as convolutions, and cuDNN's CUTLASS convolutions as matrix products.
+ATTENTION_WORDS = ("sdpa", "flash", "fmha", "attention", "dot_do_o", "convert_dq")
+CONVOLUTION_WORDS = ("convolution", "fprop", "dgrad", "wgrad", "nchwtonhwc", "nhwctonchw")
+# Inductor names a fused kernel after the operations in it; these occur only in the CNN backbone (clamp: mish_exp).
+BACKBONE_WORDS = CONVOLUTION_WORDS + ("batch_norm", "mish", "sigmoid", "clamp")
 
 
 def kernel_kind(name: str) -> str:
     """Sort a CUDA kernel into the kind of work it does, by its name (cuBLAS, cuDNN and Inductor naming)."""
     n = name.lower()
-    if "sdpa" in n or "flash" in n or "fmha" in n or "attention" in n:
+    if any(w in n for w in ATTENTION_WORDS):
         return "attention"
     if "triton_red" in n or "triton_per" in n:
         return "triton reduction"
     if "triton_poi" in n:
         return "triton pointwise"
-    if "nvjet" in n or "gemm" in n and "implicit" not in n or "cutlass" in n:
-        return "matmul"
-    if "xmma" in n or "implicit" in n or "conv" in n or "nchw" in n or "nhwc" in n:
+    if any(w in n for w in CONVOLUTION_WORDS):
         return "convolution"
+    if "nvjet" in n or "gemm" in n or "cutlass" in n:
+        return "matmul"
     if "adam" in n or "multi_tensor" in n:
         return "optimizer"
     return "other"
+
+
+def kernel_part(name: str) -> str:
+    """'backbone' (convolutions, BatchNorm, Mish, squeeze-excite) or the rest, from a kernel's name."""
+    return "backbone" if any(w in name.lower() for w in BACKBONE_WORDS) else "transformer, head, optimizer"
 
 
 def profile(args, device, batch, mode, path):
@@ -266,9 +303,14 @@ def profile(args, device, batch, mode, path):
     wall = (time.perf_counter() - t0) / 5
     key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     table = prof.key_averages().table(sort_by=key, row_limit=25, max_name_column_width=70)
-    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    # GPU kernels only: user annotations such as "Optimizer.step#AdamW.step" span kernels and would count them twice
+    kernels = [e for e in prof.events()
+               if e.device_type == torch.autograd.DeviceType.CUDA and not getattr(e, "is_user_annotation", False)]
     busy = sum(e.device_time for e in kernels) / 5 / 1e3 if kernels else None  # ms of kernel time per step
-    head = (f"profile mode={mode} batch={batch} layout={'channels_last' if model.config.channels_last else 'ncw'}: "
+    cfg = model.config
+    head = (f"profile mode={mode} batch={batch} layout={'channels_last' if cfg.channels_last else 'ncw'} "
+            f"dropout={cfg.dropout} attention_dropout={cfg.attention_dropout} mish={args.mish} sdpa={args.sdpa} "
+            f"inductor={args.inductor or 'defaults'} set={args.set or '-'} torch={torch.__version__}:\n  "
             f"wall {wall * 1e3:.2f} ms/step, GPU kernels {busy} ms/step, {len(kernels) // 5} kernels/step\n")
     by_name = {}  # kernel name -> [device time in us, calls] over the 5 steps
     for e in kernels:
@@ -283,7 +325,7 @@ def profile(args, device, batch, mode, path):
         f"{k} {v:.2f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])) + "\n"
     by_part = {}  # backbone (convolutions, BatchNorm, Mish, squeeze-excite) or the rest, by kernel name
     for name, (t, calls) in by_name.items():
-        part = "backbone" if any(w in name.lower() for w in BACKBONE_WORDS) else "transformer, head, optimizer"
+        part = kernel_part(name)
         by_part[part] = by_part.get(part, 0.0) + t / 5 / 1e3
     head += "GPU time by part, from kernel names (ms per step): " + ", ".join(
         f"{k} {v:.2f}" for k, v in by_part.items()) + "\n"
@@ -340,12 +382,14 @@ def main():
         if args.modes == p.get_default("modes"):
             args.modes = "eager"
 
-    for item in filter(None, args.inductor.split(",")):  # e.g. coordinate_descent_tuning=1
-        key, value = item.split("=")
-        import torch._inductor.config as inductor_config
+    import torch._inductor.config as inductor_config
 
-        current = getattr(inductor_config, key)  # AttributeError names an unknown setting
-        setattr(inductor_config, key, type(current)(int(value)) if isinstance(current, bool) else type(current)(value))
+    for key, value in parse_settings(args.inductor, "--inductor"):  # e.g. coordinate_descent_tuning=1
+        try:
+            current = getattr(inductor_config, key)
+        except AttributeError:
+            raise SystemExit(f"--inductor: torch._inductor.config has no setting {key!r}") from None
+        setattr(inductor_config, key, setting_value(current, value, f"--inductor {key}"))
     layers.MISH_WHEN_COMPILING = args.mish
     if args.sdpa != "default":  # global switches, read when the model is traced
         for name in ("cudnn", "flash", "efficient", "math"):

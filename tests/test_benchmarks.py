@@ -48,6 +48,41 @@ def test_unknown_inductor_setting_is_refused_by_name(tmp_path):
     ("triton_poi_fused__unsafe_view_mul_silu_split_56", "triton pointwise"),
     ("void at::native::(anonymous namespace)::multi_tensor_apply_kernel<FusedOptimizerTensorListMetadata<4>>",
      "optimizer"),
+    ("void cudnn::fusion::convert_dq_to_16bits<true>(void const*, void*, unsigned int)", "attention"),
+    ("void cudnn::fusion::compute_dot_do_o<true>(void const*, void const*, void*)", "attention"),
+    ("_ZN17cutlass__5x_cudnn6KernelINS_4conv6kernel23ImplicitGemmConvolutionINS1_11threadblock", "convolution"),
+    ("void cutlass__5x_cudnn::Kernel<cutlass_tensorop_bf16_s16816fprop_optimized_bf16_256x64_32x4_nhwc_align8>",
+     "convolution"),
+    ("void cudnn::engines_precompiled::nchwToNhwcKernel<__nv_bfloat16, __nv_bfloat16, float>", "convolution"),
 ])
 def test_profile_sorts_kernels_by_the_work_they_do(name, kind):
     assert bench.kernel_kind(name) == kind
+
+
+@pytest.mark.parametrize("name, part", [
+    ("triton_poi_fused__native_batch_norm_legit_functional__to_copy_add_clamp_div_exp_mul_31", "backbone"),
+    ("triton_poi_fused__to_copy_add_clamp_div_exp_expand_le_mul_neg_sigmoid_squeeze_unsqueeze_where_68", "backbone"),
+    ("sm90_xmma_dgrad_implicit_gemm_bf16bf16_bf16f32_f32_nhwckrsc_nhwc_tilesize128x128x64", "backbone"),
+    ("void cudnn::fusion::convert_dq_to_16bits<true>(void const*, void*, unsigned int)", "transformer, head, optimizer"),
+    ("triton_poi_fused__unsafe_view_cat_mul_silu_silu_backward_split_view_16", "transformer, head, optimizer"),
+])
+def test_profile_attributes_kernels_to_backbone_or_transformer(name, part):
+    assert bench.kernel_part(name) == part
+
+
+def test_settings_are_parsed_to_the_type_of_their_current_value():
+    assert bench.parse_settings("a=1, b.c = x,", "--set") == [("a", "1"), ("b.c", "x")]
+    assert bench.setting_value(True, "0", "x") is False and bench.setting_value(False, "true", "x") is True
+    assert bench.setting_value(3, "7", "x") == 7 and bench.setting_value(0.5, "0.25", "x") == 0.25
+    assert bench.setting_value("a", "b", "x") == "b"
+    for current, text in [(True, "maybe"), (3, "1.5"), (None, "1"), ((32, 64), "32")]:
+        with pytest.raises(SystemExit, match="x"):
+            bench.setting_value(current, text, "x")
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        bench.parse_settings("n_layers", "--set")
+
+
+def test_set_switches_a_boolean_field_off(tmp_path):
+    proc, lines = run_bench("--set", "channels_last=0", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert lines[0]["layout"] == "ncw" and lines[0]["inductor"] is None  # eager: no Inductor setting applies

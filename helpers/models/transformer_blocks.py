@@ -50,14 +50,14 @@ class RotarySelfAttention(nn.Module):
     """Multi-head self-attention with rotary embeddings applied to q and k of every head, inside attention."""
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, rope_base: float = 10000.0,
-                 attention_dropout: float | None = None):
+                 attention_dropout: float = 0.0):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
         self.n_heads, self.head_size, self.rope_base = n_heads, d_model // n_heads, rope_base
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
         self.proj = nn.Linear(d_model, d_model, bias=False)
-        self.attention_dropout = dropout if attention_dropout is None else attention_dropout  # on the probabilities
+        self.attention_dropout = attention_dropout  # on the attention probabilities; `dropout` is on the output
         self.resid_drop = nn.Dropout(dropout)
 
     def _rotated_qkv(self, x, cos, sin):
@@ -112,7 +112,7 @@ class TransformerBlock(nn.Module):
     """Pre-norm block: x + attn(norm(x)), then x + ffn(norm(x))."""
 
     def __init__(self, d_model, n_heads, ffn_hidden, dropout=0.0, rope_base=10000.0, eps=1e-6, *,
-                 attention_dropout=None):
+                 attention_dropout=0.0):
         super().__init__()
         self.norm1 = nn.RMSNorm(d_model, eps=eps)
         self.attn = RotarySelfAttention(d_model, n_heads, dropout, rope_base, attention_dropout)
