@@ -38,7 +38,7 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 
     ``cos`` and ``sin`` (T, hs/2) broadcast against x (B, nh, T, hs); for x (B, T, nh, hs) pass them as (T, 1, hs/2).
     """
-    x1, x2 = x.float().chunk(2, dim=-1)  # (B, nh, T, hs/2) each; rotate in fp32, then back to x's dtype
+    x1, x2 = x.float().chunk(2, dim=-1)  # (..., hs/2) each; rotate in fp32, then back to x's dtype
     rotated = torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
     return rotated.type_as(x)
 
