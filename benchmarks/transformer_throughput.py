@@ -107,8 +107,6 @@ def build(args, device, ddp, layout="cl"):
     cfg.channels_last = layout == "cl"
     if args.dropout is not None:
         cfg.dropout = args.dropout
-    if args.attention_dropout is not None:
-        cfg.attention_dropout = args.attention_dropout
     for key, value in parse_settings(args.set, "--set"):  # e.g. n_layers=0: time the backbone alone
         if not hasattr(cfg, key):
             raise SystemExit(f"--set: SignalTransformerConfig has no field {key!r}")
@@ -317,18 +315,14 @@ def profile(args, device, batch, mode, path):
         entry = by_name.setdefault(e.name, [0.0, 0])
         entry[0] += e.device_time
         entry[1] += 1
-    by_kind = {}  # kernel family -> ms per step: which kind of work the step is made of
-    for name, (t, calls) in by_name.items():
-        kind = kernel_kind(name)
-        by_kind[kind] = by_kind.get(kind, 0.0) + t / 5 / 1e3
-    head += "GPU time by kernel family (ms per step): " + ", ".join(
-        f"{k} {v:.2f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])) + "\n"
-    by_part = {}  # backbone (convolutions, BatchNorm, Mish, squeeze-excite) or the rest, by kernel name
-    for name, (t, calls) in by_name.items():
-        part = kernel_part(name)
-        by_part[part] = by_part.get(part, 0.0) + t / 5 / 1e3
-    head += "GPU time by part, from kernel names (ms per step): " + ", ".join(
-        f"{k} {v:.2f}" for k, v in by_part.items()) + "\n"
+    def ms_per_step_by(classify):  # e.g. kernel family -> ms per step, largest first
+        totals = {}
+        for name, (t, _) in by_name.items():
+            totals[classify(name)] = totals.get(classify(name), 0.0) + t / 5 / 1e3
+        return ", ".join(f"{k} {v:.2f}" for k, v in sorted(totals.items(), key=lambda kv: -kv[1]))
+
+    head += f"GPU time by kernel family (ms per step): {ms_per_step_by(kernel_kind)}\n"
+    head += f"GPU time by part, from kernel names (ms per step): {ms_per_step_by(kernel_part)}\n"
     ranked = sorted(by_name.items(), key=lambda kv: -kv[1][0])
     line = lambda name, t, calls: f"  {t / 5 / 1e3:7.3f}  {name[:100]}  ({calls // 5})\n"
     summary = "top GPU kernels (ms per training step, calls per step):\n" + "".join(
@@ -355,8 +349,6 @@ def main():
     p.add_argument("--n-outputs", type=int, default=4)
     p.add_argument("--no-amp", action="store_true", help="float32 (TF32 on GPU) instead of bf16 autocast")
     p.add_argument("--dropout", type=float, default=None, help="override the config's dropout (default 0.1)")
-    p.add_argument("--attention-dropout", type=float, default=None,
-                   help="override the config's dropout on the attention probabilities (0 by default)")
     p.add_argument("--inductor", default="fallback_random=1",
                    help="torch._inductor.config settings, comma-separated. Default fallback_random=1: dropout masks "
                         "from ATen's vectorised RNG kernel rather than Philox inside each fused kernel (+1.2%% on an "

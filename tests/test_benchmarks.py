@@ -22,11 +22,11 @@ def run_bench(*args, tmp_path):
 
 
 def test_cpu_smoke_run_prints_one_complete_json_line(tmp_path):
-    proc, lines = run_bench("--set", "n_layers=1", "--attention-dropout", "0.2", tmp_path=tmp_path)
+    proc, lines = run_bench("--set", "n_layers=1,attention_dropout=0.2", tmp_path=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (line,) = lines
     assert "error" not in line, line
-    assert line["device"] == "cpu" and line["config"] == "small" and line["set"] == "n_layers=1"
+    assert line["device"] == "cpu" and line["config"] == "small" and line["set"] == "n_layers=1,attention_dropout=0.2"
     assert line["attention_dropout"] == 0.2 and line["dropout"] == 0.1 and line["layout"] == "channels_last"
     assert line["train_seq_per_s"] > 0 and line["infer_seq_per_s"] > 0
     assert line["train_GFLOP_per_seq"] > line["infer_GFLOP_per_seq"] > 0  # backward costs more than forward
