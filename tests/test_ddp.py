@@ -18,8 +18,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from helpers.models import CNN1D
-from helpers.training.data import ArrayPairs, eval_indices, make_loader
-from helpers.training.evaluation import collect_logits
+from helpers.train.batches import ArrayPairs, eval_indices, make_loader
+from helpers.train.evaluation import collect_logits
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 N_TRAIN, WORLD, BATCH, EPOCHS = 70, 2, 8, 3  # as in ddp_worker.py

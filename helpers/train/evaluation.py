@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from sklearn.metrics import f1_score, roc_auc_score
 from torch import nn
 
-from .data import as_label_tensor, as_signal_tensor
+from .batches import as_label_tensor, as_signal_tensor
 
 
 def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict[str, float]:
@@ -113,3 +113,92 @@ def _n_outputs(model: nn.Module, loader, device: torch.device, n_outputs: int | 
         raise ValueError("cannot tell the number of outputs: the loader is empty and the model has no n_outputs; "
                          "pass n_outputs")
     return model(torch.as_tensor(ds[0][0])[None].float().to(device)).shape[-1]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Record-level prediction: a record (one patient's recording) is cut into windows, the model scores each window,
+# and the clinical question is about the record. These two functions replace the np.bincount every notebook
+# used to write by hand.
+# --------------------------------------------------------------------------------------------------------------
+AGGREGATIONS = ("mean", "median", "max")
+
+
+def aggregate_by_record(proba, record_ids, how: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """Combine the class probabilities of the windows of each record into one row per record.
+
+    Parameters
+    ----------
+    proba : array, shape (n_windows, K)
+        Per-window class probabilities (rows of :func:`predict_proba`); any per-window scores work.
+    record_ids : array, shape (n_windows,)
+        The record each window was cut from (integers or strings), e.g. ``windows.record_index``.
+    how : {"mean", "median", "max"}
+        ``"mean"`` averages the windows (the usual choice); ``"median"`` ignores a minority of odd windows;
+        ``"max"`` takes each class's highest window score, so one suspicious window flags the record
+        (more sensitive, less specific, e.g. for paroxysmal AF). The rows of ``"median"`` and ``"max"`` need not
+        sum to 1.
+
+    Returns
+    -------
+    records : np.ndarray, shape (n_records,)
+        The distinct record ids in sorted order (as ``np.unique`` returns them).
+    proba : np.ndarray float64, shape (n_records, K)
+        Row ``i`` aggregates the windows of ``records[i]``.
+
+    Examples
+    --------
+    >>> p = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])
+    >>> aggregate_by_record(p, [7, 3, 7])
+    (array([3, 7]), array([[0.2 , 0.8 ],
+           [0.65, 0.35]]))
+
+    Record labels the same way: ``_, y_rec = aggregate_by_record(y[:, None], record_ids)`` gives each record's
+    label (as a float column) when every window carries its record's label.
+    """
+    proba, record_ids = np.asarray(proba), np.asarray(record_ids)
+    if proba.ndim != 2:
+        hint = " (for P(positive) alone pass proba[:, None])" if proba.ndim == 1 else ""
+        raise ValueError(f"proba must have shape (n_windows, n_classes), got {proba.shape}{hint}")
+    if record_ids.ndim != 1 or len(record_ids) != len(proba):
+        raise ValueError(f"proba has {len(proba)} rows (windows) but record_ids has shape {record_ids.shape}: "
+                         "pass one record id per window, shape (n_windows,)")
+    if how not in AGGREGATIONS:
+        raise ValueError(f"how must be one of {AGGREGATIONS}, got {how!r}")
+    records, inverse = np.unique(record_ids, return_inverse=True)
+    proba = proba.astype(np.float64)
+    out = np.zeros((len(records), proba.shape[1]))
+    if how == "mean":
+        np.add.at(out, inverse, proba)
+        out /= np.bincount(inverse, minlength=len(records))[:, None]
+    elif how == "max":
+        out.fill(-np.inf)
+        np.maximum.at(out, inverse, proba)
+    else:
+        for i in range(len(records)):
+            out[i] = np.median(proba[inverse == i], axis=0)
+    return records, out
+
+
+def predict_records(model: nn.Module, X, record_ids, batch_size: int = 256,
+                    how: str = "mean") -> tuple[np.ndarray, np.ndarray]:
+    """Record-level class probabilities: :func:`predict_proba` on every window, then :func:`aggregate_by_record`.
+
+    Parameters
+    ----------
+    model : nn.Module
+    X : array or tensor, shape (n_windows, C, T)
+    record_ids : array, shape (n_windows,)
+        The record each window came from.
+    batch_size : int
+    how : {"mean", "median", "max"}
+
+    Returns
+    -------
+    records : np.ndarray, shape (n_records,)
+        Sorted distinct record ids.
+    proba : np.ndarray float64, shape (n_records, n_classes)
+    """
+    if len(np.asarray(record_ids)) != len(X):
+        raise ValueError(f"X has {len(X)} windows but record_ids has {len(np.asarray(record_ids))} entries: "
+                         "pass one record id per window")
+    return aggregate_by_record(predict_proba(model, X, batch_size), record_ids, how)

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm, trange
 
 from . import distributed as D
 from .checkpoint import save_checkpoint
-from .data import ArrayPairs, as_dataset, dataset_labels, eval_indices, make_loader, train_sampler
+from .batches import ArrayPairs, as_dataset, dataset_labels, eval_indices, make_loader, train_sampler
 from .evaluation import classification_metrics, collect_logits
 from .history import History
 from .losses import balanced_class_weights, make_loss

@@ -1,0 +1,22 @@
+"""Training: one loop for CPU, GPU and multi-process runs, plus the losses, schedule and history it uses.
+
+Import everything from here (``from helpers.train import fit, TrainConfig``). One concern per module:
+
+- ``loop``: :func:`fit` and :class:`TrainConfig`, the training loop read top to bottom;
+- ``evaluation``: :func:`evaluate`, :func:`predict_proba`, and record-level prediction
+  (:func:`aggregate_by_record`, :func:`predict_records`);
+- ``losses``, ``schedule``, ``history``, ``checkpoint``;
+- ``batches``: ``(X, y)`` arrays checked and turned into data loaders;
+- ``distributed``: the DDP plumbing that lets the same ``fit`` call run under ``torchrun``.
+"""
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .evaluation import aggregate_by_record, classification_metrics, evaluate, predict_proba, predict_records
+from .history import History
+from .loop import TrainConfig, fit, resolve_amp, set_seed
+from .losses import FocalLoss, balanced_class_weights, make_loss
+from .schedule import make_scheduler, warmup_cosine
+
+__all__ = ["FocalLoss", "History", "TrainConfig", "aggregate_by_record", "balanced_class_weights",
+           "classification_metrics", "evaluate", "fit", "load_checkpoint", "make_loss", "make_scheduler",
+           "predict_proba", "predict_records", "resolve_amp", "save_checkpoint", "set_seed", "warmup_cosine"]
