@@ -24,7 +24,7 @@ def test_default_cnn1d_is_small_enough_for_cpu_training(capsys):
     model = CNN1D(1, 2, 1250)
     assert "parameters" in capsys.readouterr().out  # reports its size at construction, as nanoGPT does
     assert 10_000 < count_parameters(model) < 100_000
-    assert count_parameters(model) == model.get_num_params()
+    assert count_parameters(model) == model.num_parameters()
     assert 1e6 < model.estimate_macs() < 5e7
 
 
@@ -36,9 +36,9 @@ def test_multilead_multiclass_and_config_overrides():
 
 def test_wrong_inputs_give_clear_errors():
     model = CNN1D(1, 2, verbose=False)
-    with pytest.raises(ValueError, match=r"expects input \(B, 1, T\)"):
+    with pytest.raises(ValueError, match=r"expected input of shape \(batch, 1, samples\)"):
         model(torch.randn(2, 3, 500))
-    with pytest.raises(ValueError, match="at least"):
+    with pytest.raises(ValueError, match="at least 32 samples"):
         model(torch.randn(2, 1, 16))
     with pytest.raises(ValueError, match="too short"):
         CNN1D(1, 2, input_length=10, verbose=False)

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers.models import padding_mask_from_lengths
 from helpers.models.signal_transformer import SignalTransformer, SignalTransformerConfig
 from helpers.models.transformer_blocks import RotarySelfAttention
 
@@ -73,10 +74,8 @@ def test_padding_never_changes_the_output_for_the_valid_part(lengths):
         padded[i, :, : s.shape[-1]] = s[0]
     with torch.no_grad():
         alone = torch.cat([model(s) for s in signals])
-        batched = model(padded, lengths=torch.tensor(lengths))
-        by_mask = model(padded, padding_mask=torch.arange(T)[None, :] >= torch.tensor(lengths)[:, None])
+        batched = model(padded, padding_mask=padding_mask_from_lengths(lengths, T))
     torch.testing.assert_close(batched, alone, atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(by_mask, batched)
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
@@ -85,7 +84,7 @@ def test_autocast_gives_finite_logits_and_gradients_with_padding(dtype):
     x = torch.randn(6, 2, 512) * 5
     lengths = torch.tensor([512, 511, 300, 17, 9, 1])
     with torch.autocast("cpu", dtype=dtype):
-        logits = model(x, lengths=lengths)
+        logits = model(x, padding_mask=padding_mask_from_lengths(lengths, x.shape[-1]))
         loss = F.cross_entropy(logits.float(), torch.tensor([0, 1, 2, 0, 1, 2]))
     loss.backward()
     assert torch.isfinite(logits).all()
@@ -125,7 +124,7 @@ def test_gradient_checkpointing_gives_the_same_gradients():
 
     def grads(checkpointing):
         model = small_model(seed=4).train().set_grad_checkpointing(checkpointing)
-        F.cross_entropy(model(x, lengths=torch.tensor([256, 200, 100, 31])), y).backward()
+        F.cross_entropy(model(x, padding_mask=padding_mask_from_lengths([256, 200, 100, 31], 256)), y).backward()
         return {n: p.grad.clone() for n, p in model.named_parameters()}
 
     plain, recomputed = grads(False), grads(True)
@@ -139,7 +138,7 @@ def test_channels_last_backbone_computes_the_same_model_as_the_plain_layout():
 
     def run(channels_last):
         model = randomize_batchnorm(small_model(seed=5, channels_last=channels_last)).train()
-        logits = model(x, lengths=lengths)
+        logits = model(x, padding_mask=padding_mask_from_lengths(lengths, x.shape[-1]))
         F.cross_entropy(logits, y).backward()
         running = [b.clone() for n, b in model.named_buffers() if n.endswith(("running_mean", "num_batches_tracked"))]
         return logits, {n: p.grad for n, p in model.named_parameters()}, running
@@ -155,11 +154,11 @@ def test_channels_last_backbone_computes_the_same_model_as_the_plain_layout():
 @pytest.mark.parametrize("channels_last", [True, False])
 def test_folding_batchnorm_keeps_the_eval_outputs(channels_last):
     model = randomize_batchnorm(small_model(channels_last=channels_last)).eval()
-    x, lengths = torch.randn(3, 2, 400), torch.tensor([400, 301, 77])
+    x, mask = torch.randn(3, 2, 400), padding_mask_from_lengths([400, 301, 77], 400)
     with torch.no_grad():
-        before = model(x, lengths=lengths), model(x)
+        before = model(x, padding_mask=mask), model(x)
         model.fold_batchnorm()
-        after = model(x, lengths=lengths), model(x)
+        after = model(x, padding_mask=mask), model(x)
     assert not any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
     for a, b in zip(after, before):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
@@ -169,12 +168,12 @@ def test_folding_batchnorm_keeps_the_eval_outputs(channels_last):
 
 def test_bad_inputs_raise_clear_errors():
     model = small_model()
-    with pytest.raises(ValueError, match=r"expected input \(B, 2, T\)"):
+    with pytest.raises(ValueError, match=r"expected input of shape \(batch, 2, samples\); got shape \(4, 300\)"):
         model(torch.randn(4, 300))
-    with pytest.raises(ValueError, match="at least one unpadded"):
-        model(torch.randn(2, 2, 64), lengths=torch.tensor([64, 0]))
-    with pytest.raises(ValueError, match="not both"):
-        model(torch.randn(2, 2, 64), lengths=torch.tensor([64, 3]), padding_mask=torch.zeros(2, 64, dtype=bool))
+    with pytest.raises(ValueError, match="row 1 of padding_mask leaves 0 unpadded"):
+        model(torch.randn(2, 2, 64), padding_mask=padding_mask_from_lengths([64, 0], 64))
+    with pytest.raises(ValueError, match=r"padding_mask must have shape \(batch, samples\) = \(2, 64\)"):
+        model(torch.randn(2, 2, 64), padding_mask=torch.zeros(2, 63, dtype=torch.bool))
 
 
 def test_attention_dropout_defaults_to_zero_and_is_applied_when_set():

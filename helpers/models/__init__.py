@@ -1,18 +1,19 @@
 """Model families for 1D physiological signals, one file per family.
 
-Every model has the same constructor, so notebooks swap models in one line::
+Every model follows one contract (``base.py``): the same constructor, so notebooks swap models in one line::
 
     model = create_model("cnn1d", in_channels=1, n_outputs=2, input_length=1250)
 
-and maps ``(B, C, T)`` float32 to logits ``(B, n_outputs)``.
+``model(x, padding_mask=None)`` maps ``(B, C, T)`` float32 to logits ``(B, n_outputs)`` (``padding_mask``
+``(B, T)`` bool, True at padding), and every model has ``num_parameters()`` and ``set_grad_checkpointing()``.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from torch import nn
 
+from .base import SignalModel, count_parameters, padding_mask_from_lengths
 from .cnn1d import CNN1D, CNN1DConfig
 
 # name -> "module:Class". Imported on demand, so a family whose module is missing or broken only fails when
@@ -24,7 +25,7 @@ MODELS: dict[str, str] = {
 }
 
 
-def get_model_class(name: str) -> type[nn.Module]:
+def get_model_class(name: str) -> type[SignalModel]:
     """Return the model class registered under ``name`` (imports its module on demand)."""
     try:
         target = MODELS[name]
@@ -38,7 +39,7 @@ def get_model_class(name: str) -> type[nn.Module]:
     return getattr(module, class_name)
 
 
-def create_model(name: str, **kwargs) -> nn.Module:
+def create_model(name: str, **kwargs) -> SignalModel:
     """Build a registered model by name.
 
     Parameters
@@ -50,14 +51,10 @@ def create_model(name: str, **kwargs) -> nn.Module:
 
     Returns
     -------
-    nn.Module
+    SignalModel
     """
     return get_model_class(name)(**kwargs)
 
 
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameters of ``model``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-__all__ = ["CNN1D", "MODELS", "CNN1DConfig", "count_parameters", "create_model", "get_model_class"]
+__all__ = ["CNN1D", "MODELS", "CNN1DConfig", "SignalModel", "count_parameters", "create_model", "get_model_class",
+           "padding_mask_from_lengths"]

@@ -11,7 +11,7 @@ missing P waves), and ~9 M multiply-accumulates per window.
 Example
 -------
 >>> model = CNN1D(in_channels=1, n_outputs=2, input_length=1250)   # doctest: +SKIP
-CNN1D: 54,418 parameters
+CNN1D: 0.05 M parameters (54,418)
 >>> model(torch.randn(8, 1, 1250)).shape                           # doctest: +SKIP
 torch.Size([8, 2])
 """
@@ -24,7 +24,8 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .layers import ConvBNAct
+from .base import SignalModel
+from .layers import ConvBNAct, pool_keep, zero_padding
 
 
 @dataclass
@@ -39,7 +40,7 @@ class CNN1DConfig:
     verbose: bool = True  # print the parameter count at construction
 
 
-class CNN1D(nn.Module):
+class CNN1D(SignalModel):
     """1D-CNN classifier: ``(B, in_channels, T)`` float32 -> logits ``(B, n_outputs)``.
 
     Parameters
@@ -54,20 +55,21 @@ class CNN1D(nn.Module):
     config : CNN1DConfig, optional
     **kwargs
         Overrides of individual ``CNN1DConfig`` fields, e.g. ``channels=(8, 16, 32)``.
+
+    Notes
+    -----
+    ``forward(x, padding_mask=None)`` follows the contract of ``base.py``: with a padding mask, padded samples are
+    zeroed before every convolution and the global average covers valid steps only, so in eval mode a
+    right-padded signal gives the logits of the unpadded one.
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
                  config: CNN1DConfig | None = None, **kwargs):
-        super().__init__()
+        super().__init__(in_channels, n_outputs, input_length)
         config = replace(config or CNN1DConfig(), **_check_kwargs(kwargs))
-        if in_channels < 1 or n_outputs < 1:
-            raise ValueError(f"in_channels and n_outputs must be >= 1, got {in_channels}, {n_outputs}")
-        self.config, self.in_channels, self.n_outputs = config, in_channels, n_outputs
+        self.config = config
         self.min_length = config.pool_size ** len(config.channels)  # shorter inputs pool down to nothing
-        if input_length is not None and input_length < self.min_length:
-            raise ValueError(f"input_length={input_length} is too short for {len(config.channels)} pooling "
-                             f"blocks of size {config.pool_size}: need at least {self.min_length} samples")
-        self.input_length = input_length
+        self.check_length()
 
         blocks, c_in = [], in_channels
         for c_out in config.channels:
@@ -77,32 +79,27 @@ class CNN1D(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(c_in, n_outputs)
-        self.grad_checkpointing = False
         if config.verbose:
-            print(f"CNN1D: {self.get_num_params():,} parameters")
+            self.report_size()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[1] != self.in_channels:
-            raise ValueError(f"CNN1D expects input (B, {self.in_channels}, T), got {tuple(x.shape)}")
-        if x.shape[-1] < self.min_length:
-            raise ValueError(f"input has {x.shape[-1]} samples; this CNN1D needs at least {self.min_length}")
+    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        self.check_input(x, padding_mask)
+        keep = None if padding_mask is None else ~padding_mask[:, None, :]  # (B, 1, T), True at signal
         for block in self.blocks:  # each: (B, C_in, T) -> (B, C_out, T // pool_size)
+            x = zero_padding(x, keep)
             if self.grad_checkpointing and self.training:
                 # recompute activations in backward instead of storing them (memory for compute); note that
                 # BatchNorm's running statistics see each batch twice, which only matters for their momentum
                 x = checkpoint(block, x, use_reentrant=False)
             else:
                 x = block(x)
-        x = x.mean(dim=-1)  # (B, C_last): global average pooling over time
+            keep = None if keep is None else pool_keep(keep, self.config.pool_size)
+        if keep is None:
+            x = x.mean(dim=-1)  # (B, C_last): global average pooling over time
+        else:
+            w = keep.to(x.dtype)  # (B, 1, T'): average over the valid steps only
+            x = (x * w).sum(dim=-1) / w.sum(dim=-1)
         return self.head(self.dropout(x))  # (B, n_outputs)
-
-    def set_grad_checkpointing(self, enabled: bool = True) -> None:
-        """Trade compute for memory: recompute each block's activations during backward."""
-        self.grad_checkpointing = enabled
-
-    def get_num_params(self) -> int:
-        """Number of trainable parameters."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def estimate_macs(self, input_length: int | None = None) -> int:
         """Multiply-accumulate operations for one forward pass of one window (convolutions and head).

@@ -8,9 +8,9 @@ both directions, carrying rhythm information along the sequence in its state. Co
 SignalTransformer it has no attention (cost linear in length, but strictly sequential, so slower on a GPU) and
 far fewer parameters (0.37 M with the defaults, 1 input channel).
 
-Variable length: pass ``lengths`` (B,) or ``padding_mask`` (B, T), True = padding. Padded samples are zeroed
-before every convolution, the LSTM runs on packed sequences, and pooling ignores padded steps, so in eval mode
-a right-padded signal gives the logits of the unpadded one.
+Variable length: pass ``padding_mask`` (B, T), True = padding (the convention of ``base.py``). Padded samples are
+zeroed before every convolution, the LSTM runs on packed sequences, and pooling ignores padded steps, so in eval
+mode a right-padded signal gives the logits of the unpadded one.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.utils.checkpoint import checkpoint
 
-from .layers import ConvBNAct
+from .base import SignalModel
+from .layers import ConvBNAct, pool_keep, zero_padding
 
 
 @dataclass
@@ -42,19 +44,35 @@ class CNNLSTMConfig:
         return cls(**{"channels": (16, 32), "lstm_hidden": 32, "head_hidden": 32, **overrides})
 
 
-class CNNLSTM(nn.Module):
-    """``CNNLSTM(in_channels, n_outputs, input_length=None, config=...)``; forward(x, lengths=None, padding_mask=None)."""
+class CNNLSTM(SignalModel):
+    """CNN front end + bidirectional LSTM: ``(B, in_channels, T)`` float32 -> logits ``(B, n_outputs)``.
+
+    Parameters
+    ----------
+    in_channels, n_outputs : int
+    input_length : int, optional
+        Samples per window; recorded and checked against the front end's downsampling (8x by default).
+    config : CNNLSTMConfig, optional
+    **overrides
+        Fields of ``CNNLSTMConfig``, e.g. ``lstm_hidden=64``.
+
+    Notes
+    -----
+    ``set_grad_checkpointing()`` recomputes the convolution blocks (the full-resolution activations, which
+    dominate memory) in the backward pass; their BatchNorm running statistics then see each batch twice.
+    """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
                  config: CNNLSTMConfig | None = None, **overrides):
-        super().__init__()
+        super().__init__(in_channels, n_outputs, input_length)
         cfg = config or CNNLSTMConfig()
         if overrides:
             cfg = CNNLSTMConfig(**{**cfg.__dict__, **overrides})
-        self.config, self.in_channels, self.n_outputs, self.input_length = cfg, in_channels, n_outputs, input_length
+        self.config = cfg
+        self.min_length = 2 ** len(cfg.channels)  # each conv block halves the time axis
+        self.check_length()
         chans = (in_channels, *cfg.channels)
         self.frontend = nn.ModuleList(ConvBNAct(a, b, cfg.kernel_size, act="relu") for a, b in pairwise(chans))
-        self.downsample = 2 ** len(cfg.channels)
         self.lstm = nn.LSTM(chans[-1], cfg.lstm_hidden, num_layers=cfg.lstm_layers, batch_first=True,
                             bidirectional=True, dropout=cfg.dropout if cfg.lstm_layers > 1 else 0.0)
         self.head = nn.Sequential(
@@ -62,41 +80,28 @@ class CNNLSTM(nn.Module):
             nn.Linear(cfg.head_hidden, n_outputs),
         )
         if cfg.verbose:
-            print(f"CNNLSTM: {self.num_parameters() / 1e6:.2f} M parameters")
+            self.report_size()
 
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def forward(self, x, lengths=None, padding_mask=None):
-        """x (B, C_in, T) float -> logits (B, n_outputs)."""
-        if x.ndim != 3 or x.shape[1] != self.in_channels:
-            raise ValueError(f"expected input (B, {self.in_channels}, T), got {tuple(x.shape)}")
-        B, _, T = x.shape
-        if lengths is not None and padding_mask is not None:
-            raise ValueError("pass lengths or padding_mask, not both")
-        if padding_mask is not None:
-            lengths = (~padding_mask.bool()).sum(dim=1)  # right padding assumed
-        if T < self.downsample:
-            raise ValueError(f"input of {T} samples is shorter than the front end's downsampling ({self.downsample})")
-        if lengths is not None:
-            lengths = torch.as_tensor(lengths, device=x.device)
-            if lengths.shape != (B,) or int(lengths.min()) < self.downsample:
-                raise ValueError(f"lengths must be shape ({B},) and each >= {self.downsample}, got {lengths.tolist()}")
-            keep = (torch.arange(T, device=x.device)[None, :] < lengths[:, None])[:, None, :]  # (B, 1, T)
-            x = x * keep.to(x.dtype)
-        else:
-            keep = None
+    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, C_in, T) float, padding_mask (B, T) bool (True = padding) -> logits (B, n_outputs)."""
+        self.check_input(x, padding_mask)
+        keep = None if padding_mask is None else ~padding_mask[:, None, :]  # (B, 1, T), True at signal
+        x = zero_padding(x, keep)
         for block in self.frontend:
-            x = F.max_pool1d(block(x), 2)  # (B, C, T // 2); expects zeroed padding at its input
+            if self.grad_checkpointing and self.training:
+                x = checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
+            x = F.max_pool1d(x, 2)  # (B, C, T // 2); expects zeroed padding at its input
             if keep is not None:
-                lengths = lengths // 2
-                keep = keep[:, :, 1::2]  # a pooled step is valid if both of its inputs were (floor, like max_pool1d)
-                x = x * keep.to(x.dtype)  # the step straddling the end is padding now: zero it for the next conv
+                keep = pool_keep(keep, 2)
+                x = zero_padding(x, keep)  # the step straddling the end is padding now: zero it for the next conv
         h = x.transpose(1, 2)  # (B, T', C)
-        if lengths is None:
+        if keep is None:
             out, _ = self.lstm(h)  # (B, T', 2H)
             pooled = torch.cat([out.mean(dim=1), out.amax(dim=1)], dim=1)
         else:
+            lengths = keep[:, 0, :].sum(dim=1)  # (B,) valid steps after the front end
             packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=h.shape[1])
             valid = keep[:, 0, :, None]  # (B, T', 1)

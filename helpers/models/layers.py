@@ -1,6 +1,10 @@
 """Building blocks shared by the model families (one place, not copied into each model).
 
 Every block takes and returns tensors shaped ``(B, C, T)``: batch, channels (leads or feature maps), time.
+
+Padding, inside the models: ``keep`` is the complement of the public ``padding_mask`` (see ``base.py``), shaped
+``(B, 1, T)`` so that it broadcasts over channels, 1 (or True) at signal and 0 at padding, or None when nothing is
+padded (the fast path). The helpers below carry it through convolutions and pooling.
 """
 
 from __future__ import annotations
@@ -40,6 +44,25 @@ class Mish(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return mish(x)
+
+
+def zero_padding(x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    """``x`` (B, C, ..., T) with its padded samples set to 0; ``keep`` (B, 1, ..., T) or None (returns x).
+
+    Why: a convolution near the end of a signal must see zeros beyond it, exactly as its own 'same' padding
+    gives the unpadded signal; BatchNorm's shift and the activation make padded positions non-zero again, so
+    this is applied before every convolution.
+    """
+    return x if keep is None else x * keep.to(x.dtype)
+
+
+def pool_keep(keep: torch.Tensor, pool: int) -> torch.Tensor:
+    """``keep`` (B, 1, T) after a max-pool of size and stride ``pool``: (B, 1, T // pool).
+
+    A pooled step is signal only if all of its ``pool`` inputs were (right padding: its last input is); this
+    floors like ``max_pool1d``, so a signal of L samples keeps L // pool steps, as it would alone.
+    """
+    return keep[..., pool - 1::pool]
 
 
 _ACTIVATIONS = {"relu": nn.ReLU, "mish": Mish, "gelu": nn.GELU, "silu": nn.SiLU}

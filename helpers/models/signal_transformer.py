@@ -7,28 +7,22 @@ Why this shape: the convolutions learn local morphology (a QRS complex, a spindl
 rate and shorten the sequence 8x; attention then relates events far apart in time (rhythm, irregular RR
 intervals) on the short sequence, where its T^2 cost is small.
 
-Variable length: pass ``lengths`` (B,) or ``padding_mask`` (B, T), True = padding. The backbone zeroes padded
-samples before every convolution and squeeze-and-excitation averages over valid samples only, so in eval mode a
-right-padded signal gives exactly the logits of the unpadded one. (In train mode BatchNorm's batch statistics
-still see the zeroed padding; that is the usual and accepted compromise.)
+Variable length: pass ``padding_mask`` (B, T), True = padding (the convention of ``base.py``). The backbone zeroes
+padded samples before every convolution and squeeze-and-excitation averages over valid samples only, so in eval
+mode a right-padded signal gives exactly the logits of the unpadded one. (In train mode BatchNorm's batch
+statistics still see the zeroed padding; that is the usual and accepted compromise.)
 
 Memory layout: by default the backbone runs its activations as (B, C, 1, T) tensors in ``torch.channels_last``
-memory format, each Conv1d computed as a 2D convolution of height 1 (same weights, same numbers). cuDNN's fast
-convolution kernels want channels last; fed (B, C, T) tensors, it wrapped every convolution in NCW <-> NWC
-transposes (13% of a compiled training step on an H200, profiled), and the tokens handed to the Transformer were a
-strided view. Channels last took compiled training from 16,000 to 22,700 sequences/s at batch 512 on an H200
-(benchmarks/README.md). ``channels_last=False`` keeps the plain (B, C, T) layout, for comparison.
-
-Three more choices came from profiling compiled training on an H200 (benchmarks/README.md, runs 5-8): queries,
-keys and values stay time-major in memory (attention gradients need no transpose; same function), Mish compiles to
-one exponential per element (``layers.mish``; same function), and the attention probabilities get no dropout by
-default (``attention_dropout=0``, as in timm; the residual branches and the head keep ``dropout=0.1``): a change of
-default regularisation, not of the function computed in eval mode. Together: 22,700 -> 24,400 training
-sequences/s at batch 512 (24,700-24,900 with the benchmark's Inductor setting ``fallback_random``).
+memory format, each Conv1d computed as a 2D convolution of height 1 (same weights, same numbers), because cuDNN's
+fast convolution kernels want channels last and would otherwise wrap every convolution in NCW <-> NWC transposes.
+``channels_last=False`` keeps the plain (B, C, T) layout. Other choices made for GPU speed without changing the
+function computed: queries, keys and values stay time-major in memory, Mish compiles to one exponential per
+element (``layers.mish``), rotary tables are precomputed; and one default that does change training
+regularisation: no dropout on the attention probabilities (``attention_dropout=0``, as in timm). The measurements
+behind each choice are in benchmarks/README.md.
 
 Parameter count with the default config (1 input channel, 2 outputs): 8.33 M, printed at construction
-(1.80 M in the CNN backbone, 6.29 M in the six Transformer blocks, 0.23 M in pooling and head). The design
-brief's "about 8.6 M" is within 4% of this (not the 2.4 M often quoted for this design).
+(1.80 M in the CNN backbone, 6.29 M in the six Transformer blocks, 0.23 M in pooling and head).
 """
 
 from __future__ import annotations
@@ -40,7 +34,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .layers import ConvBNAct, Mish, SqueezeExcite, mish
+from .base import SignalModel
+from .layers import ConvBNAct, Mish, SqueezeExcite, mish, zero_padding
 from .transformer_blocks import AttentionPool, TransformerBlock, rotary_cos_sin
 
 
@@ -63,7 +58,7 @@ class SignalTransformerConfig:
     rope_cache_len: int = 4096  # tokens (x8 samples) whose rotary tables are precomputed; longer inputs still work
     dropout: float = 0.1  # on the residual branches (attention output, feed-forward output) and in the head
     # On the attention probabilities. 0 as in timm's ViT and most current Transformers: the residual dropout above
-    # regularises, and this one cost 2.5% of compiled training throughput on an H200 (benchmarks/README.md).
+    # regularises, and this one costs compiled training throughput (benchmarks/README.md).
     attention_dropout: float = 0.0
     # pooling and head
     pool_heads: int = 8
@@ -87,11 +82,6 @@ class SignalTransformerConfig:
 # The functions below run a block's layers on either layout: (B, C, T) calls the modules as they are; (B, C, 1, T)
 # in channels-last memory calls the same weights as 2D convolutions of height 1, so cuDNN needs no transposes.
 # --------------------------------------------------------------------------------------------------------------
-def _zero_pad(x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
-    # A convolution near the end of a signal must see zeros beyond it, exactly as it would without padding.
-    return x if keep is None else x * keep.to(x.dtype)
-
-
 def conv(layer: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
     """A Conv1d on (B, C, T), or on (B, C, 1, T) channels-last as the equivalent height-1 Conv2d."""
     if x.ndim == 3:
@@ -144,14 +134,14 @@ class MaskedResidualBlock(nn.Module):
         self.se = SqueezeExcite(channels, se_reduction)
 
     def forward(self, x, keep=None):  # (B, C, T) or (B, C, 1, T) -> same; x arrives already zero-padded
-        h = _zero_pad(conv_bn_act(self.conv1, x), keep)
+        h = zero_padding(conv_bn_act(self.conv1, x), keep)
         h = batch_norm(self.bn2, conv(self.conv2, h))
         valid = None if keep is None else keep.reshape(keep.shape[0], -1) > 0  # (B, T): SE averages valid steps
         if h.ndim == 4:
             h = self.se(h.squeeze(2), valid).unsqueeze(2)  # SE works on (B, C, T): a view, still channels last
         else:
             h = self.se(h, valid)
-        return _zero_pad(mish(h + x), keep)
+        return zero_padding(mish(h + x), keep)
 
     def fold_batchnorm(self) -> None:
         fold_batchnorm_into_conv(self.conv1[0], self.conv1[1])
@@ -182,11 +172,11 @@ class TemporalCNN(nn.Module):
         if self.channels_last:  # (B, C, T) -> (B, C, 1, T), stored time-major: each time step's C values adjacent
             x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
             keep = None if keep is None else keep.unsqueeze(2)  # (B, 1, 1, T)
-        x = _zero_pad(conv_bn_act(self.stem, _zero_pad(x, keep)), keep)
+        x = zero_padding(conv_bn_act(self.stem, zero_padding(x, keep)), keep)
         for i, stage in enumerate(self.stages):
             if i > 0:  # stride 2, kernel 3: output t sees inputs 2t-1, 2t, 2t+1, so ceil(L / 2) outputs are valid
                 keep = None if keep is None else keep[..., ::2]
-                x = _zero_pad(conv_bn_act(stage["down"], x), keep)
+                x = zero_padding(conv_bn_act(stage["down"], x), keep)
             for block in stage["blocks"]:
                 x = block(x, keep)
         if self.channels_last:
@@ -208,19 +198,32 @@ class TemporalCNN(nn.Module):
 # --------------------------------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------------------------------
-class SignalTransformer(nn.Module):
-    """CNN + Transformer classifier. ``SignalTransformer(in_channels, n_outputs, input_length=None, config=...)``.
+class SignalTransformer(SignalModel):
+    """CNN + Transformer classifier: ``(B, in_channels, T)`` float32 -> logits ``(B, n_outputs)``.
 
-    ``input_length`` is accepted for the shared model signature; rotary positions need no maximum length.
+    Parameters
+    ----------
+    in_channels, n_outputs : int
+    input_length : int, optional
+        Accepted for the shared model signature; rotary positions need no maximum length.
+    config : SignalTransformerConfig, optional
+    **overrides
+        Fields of ``SignalTransformerConfig``, e.g. ``n_layers=4``.
+
+    Notes
+    -----
+    ``set_grad_checkpointing()`` recomputes each Transformer block's activations in the backward pass (less
+    memory, ~30% more compute). Only the Transformer blocks: recomputing the backbone's BatchNorm layers would
+    update their running statistics twice per step.
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
                  config: SignalTransformerConfig | None = None, **overrides):
-        super().__init__()
+        super().__init__(in_channels, n_outputs, input_length)
         cfg = config or SignalTransformerConfig()
         if overrides:
             cfg = SignalTransformerConfig(**{**cfg.__dict__, **overrides})
-        self.config, self.in_channels, self.n_outputs, self.input_length = cfg, in_channels, n_outputs, input_length
+        self.config = cfg
         self.downsample = 2 ** (len(cfg.channels) - 1)
         self.backbone = TemporalCNN(in_channels, cfg)
         c_last = cfg.channels[-1]
@@ -237,17 +240,16 @@ class SignalTransformer(nn.Module):
             nn.Linear(cfg.head_hidden, n_outputs),
         )
         # Rotary tables for up to rope_cache_len tokens, computed once: recomputing sin/cos for every element of
-        # q and k in every layer cost ~15% of a compiled training step on an H200 (profiled).
+        # q and k in every layer is a noticeable share of a compiled training step (benchmarks/README.md).
         cos, sin = rotary_cos_sin(torch.arange(cfg.rope_cache_len), cfg.d_model // cfg.n_heads, cfg.rope_base)
         self.register_buffer("rope_cos", cos, persistent=False)  # (rope_cache_len, hs/2)
         self.register_buffer("rope_sin", sin, persistent=False)
-        self.grad_checkpointing = False
         self.apply(self._init_weights)
         for name, p in self.named_parameters():  # GPT-2: scale the residual projections by depth
             if name.endswith(("attn.proj.weight", "ffn.w3.weight")):
                 nn.init.normal_(p, mean=0.0, std=0.02 / (2 * cfg.n_layers) ** 0.5)
         if cfg.verbose:
-            print(f"SignalTransformer: {self.num_parameters() / 1e6:.2f} M parameters")
+            self.report_size()
 
     @staticmethod
     def _init_weights(module):
@@ -255,18 +257,6 @@ class SignalTransformer(nn.Module):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    def set_grad_checkpointing(self, enabled: bool = True) -> SignalTransformer:
-        """Recompute each Transformer block's activations in the backward pass: less memory, ~30% more compute.
-
-        Only the Transformer blocks are checkpointed: recomputing the BatchNorm layers of the backbone would
-        update their running statistics twice per step.
-        """
-        self.grad_checkpointing = bool(enabled)
-        return self
 
     def fold_batchnorm(self) -> SignalTransformer:
         """For inference: fold each BatchNorm of the backbone into the convolution before it. Eval mode only.
@@ -279,32 +269,10 @@ class SignalTransformer(nn.Module):
         self.backbone.fold_batchnorm()
         return self
 
-    def keep_mask(self, x, lengths=None, padding_mask=None) -> torch.Tensor | None:
-        """(B, T) boolean, True on signal, from ``lengths`` (B,) or ``padding_mask`` (B, T, True = padding)."""
-        if lengths is not None and padding_mask is not None:
-            raise ValueError("pass lengths or padding_mask, not both")
-        B, _, T = x.shape
-        if lengths is not None:
-            lengths = torch.as_tensor(lengths, device=x.device)
-            if lengths.shape != (B,):
-                raise ValueError(f"lengths must have shape ({B},), got {tuple(lengths.shape)}")
-            keep = torch.arange(T, device=x.device)[None, :] < lengths[:, None]
-        elif padding_mask is not None:
-            if padding_mask.shape != (B, T):
-                raise ValueError(f"padding_mask must have shape ({B}, {T}), got {tuple(padding_mask.shape)}")
-            keep = ~padding_mask.to(device=x.device, dtype=torch.bool)
-        else:
-            return None
-        if not torch.compiler.is_compiling() and not bool(keep.any(dim=1).all()):
-            raise ValueError("every sequence needs at least one unpadded sample (a length of 0 was given)")
-        return keep
-
-    def forward(self, x, lengths=None, padding_mask=None):
-        """x (B, C_in, T) float -> logits (B, n_outputs)."""
-        if x.ndim != 3 or x.shape[1] != self.in_channels:
-            raise ValueError(f"expected input (B, {self.in_channels}, T), got {tuple(x.shape)}")
-        keep = self.keep_mask(x, lengths, padding_mask)  # (B, T) bool or None
-        keep_f = None if keep is None else keep[:, None, :].to(x.dtype)  # (B, 1, T)
+    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, C_in, T) float, padding_mask (B, T) bool (True = padding) -> logits (B, n_outputs)."""
+        self.check_input(x, padding_mask)
+        keep_f = None if padding_mask is None else (~padding_mask)[:, None, :].to(x.dtype)  # (B, 1, T), 1 at signal
         h, keep_f = self.backbone(x, keep_f)  # (B, 256, T/8)
         keep = None if keep_f is None else keep_f[:, 0, :].bool()  # (B, T/8)
         h = self.to_tokens(h.transpose(1, 2))  # (B, T/8, d_model); contiguous when the backbone is channels last

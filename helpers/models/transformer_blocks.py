@@ -67,8 +67,7 @@ class RotarySelfAttention(nn.Module):
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         # (B, nh, T, hs) views of time-major tensors. Why not transpose first: attention keeps this memory order
         # for its output and gradients, so y.transpose(1, 2).reshape(B, T, C) below is free, and the backward pass
-        # writes dq, dk, dv straight into d(qkv) instead of transposing them (a 150 us pass per layer at batch
-        # 512 on an H200, profiled).
+        # writes dq, dk, dv straight into d(qkv) instead of transposing them (measured: benchmarks/README.md).
         return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
 
     def forward(self, x, cos, sin, keep=None):

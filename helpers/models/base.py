@@ -1,0 +1,181 @@
+"""The contract every model family follows, stated once.
+
+A model of this course is a :class:`SignalModel`:
+
+- **constructor** ``Model(in_channels, n_outputs, input_length=None, *, config=None, **overrides)``: leads (or
+  signal channels), number of classes, samples per window (optional; recorded, checked where it matters); the
+  model's own options in a config dataclass, any field of which can be overridden by keyword;
+- **forward** ``model(x, padding_mask=None)``: ``x`` float ``(B, in_channels, T)``, in the dtype of the model's
+  parameters (float32 unless you converted the model) -> logits ``(B, n_outputs)``;
+- **padding mask**: ``padding_mask`` is a boolean ``(B, T)`` tensor, **True at padding**, False at signal, with
+  the padding at the end of each row (right padding). It is PyTorch's own convention (``key_padding_mask`` of
+  ``nn.MultiheadAttention``, ``src_key_padding_mask`` of ``nn.TransformerEncoder``). In eval mode a padded row
+  gives the logits of the unpadded signal alone. Have lengths instead? ``padding_mask_from_lengths(lengths, T)``.
+  Inside the models, blocks pass the complement around as ``keep`` (True or 1.0 at signal): an internal detail,
+  never an argument of a model's ``forward``;
+- ``num_parameters()``, ``set_grad_checkpointing(enabled=True)`` (returns the model, so it chains), and a
+  one-line size report at construction (``verbose=False`` in the config silences it), as nanoGPT does.
+
+:meth:`SignalModel.check_input` is the first line of every ``forward``: a float64 array, a numpy array, a (B, T)
+batch or the wrong number of leads fails there with what was expected, what was received and the fix, instead of
+deep inside a convolution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of parameters (scalars) of any ``nn.Module``; by default only those with ``requires_grad``.
+
+    For a model of this course, ``model.num_parameters()`` is the same count (all parameters are trainable).
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def padding_mask_from_lengths(lengths, T: int) -> torch.Tensor:
+    """The padding mask of right-padded signals: ``(B, T)`` bool, True at samples ``lengths[i]`` and beyond.
+
+    Parameters
+    ----------
+    lengths : sequence of int or tensor, shape (B,)
+        Valid samples of each row.
+    T : int
+        Padded length (samples).
+    """
+    lengths = torch.as_tensor(lengths)
+    if lengths.ndim != 1:
+        raise ValueError(f"lengths must have shape (batch,), got {tuple(lengths.shape)}")
+    return torch.arange(T, device=lengths.device)[None, :] >= lengths[:, None]
+
+
+class SignalModel(nn.Module):
+    """Base class of the model families: stores the shared constructor arguments and checks inputs.
+
+    Parameters
+    ----------
+    in_channels : int
+        Leads / signal channels C of the input ``(B, C, T)``.
+    n_outputs : int
+        Number of classes (binary tasks use 2 and cross-entropy).
+    input_length : int, optional
+        Samples per window T, when fixed. Recorded for the model's own use (e.g. an operation count) and checked
+        against ``min_length``; inputs of other lengths are accepted wherever the architecture allows.
+
+    Attributes
+    ----------
+    min_length : int
+        Fewest samples an input may have (a subclass sets it, e.g. to its total downsampling factor).
+    grad_checkpointing : bool
+        Set by :meth:`set_grad_checkpointing`; each subclass decides which blocks it recomputes.
+    """
+
+    min_length: int = 1
+
+    def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None):
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("n_outputs", n_outputs)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if input_length is not None and (not isinstance(input_length, (int, np.integer)) or input_length < 1):
+            raise ValueError(f"input_length must be a positive integer (samples per window) or None, "
+                             f"got {input_length!r}")
+        self.in_channels, self.n_outputs = int(in_channels), int(n_outputs)
+        self.input_length = None if input_length is None else int(input_length)
+        self.grad_checkpointing = False
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """Number of parameters (scalars); ``trainable_only`` counts those with ``requires_grad``."""
+        return count_parameters(self, trainable_only)
+
+    def set_grad_checkpointing(self, enabled: bool = True) -> SignalModel:
+        """Trade compute for memory: recompute activations during backward instead of storing them.
+
+        Returns the model, so that ``model = Model(...).set_grad_checkpointing()`` chains.
+        """
+        self.grad_checkpointing = bool(enabled)
+        return self
+
+    def report_size(self) -> None:
+        """Print the parameter count, e.g. ``CNN1D: 0.05 M parameters (54,418)``."""
+        n = self.num_parameters()
+        print(f"{type(self).__name__}: {n / 1e6:.2f} M parameters ({n:,})")
+
+    def check_length(self) -> None:
+        """Refuse at construction an ``input_length`` shorter than ``min_length`` (call once it is set)."""
+        if self.input_length is not None and self.input_length < self.min_length:
+            raise ValueError(f"input_length={self.input_length} is too short for {type(self).__name__}: "
+                             f"it needs at least {self.min_length} samples")
+
+    def check_input(self, x, padding_mask=None) -> None:
+        """Check ``x`` (and ``padding_mask``) against the contract; raise saying what to change if they differ.
+
+        Only dtypes, ranks and sizes are read, never values (except for the "no row is all padding" check, which
+        is skipped under ``torch.compile``), so the check costs microseconds and traces cleanly.
+
+        Raises
+        ------
+        TypeError
+            ``x`` is not a tensor, or not of the parameters' dtype; ``padding_mask`` is not boolean.
+        ValueError
+            ``x`` is not ``(batch, in_channels, samples)`` or is shorter than ``min_length``; ``padding_mask`` is
+            not ``(batch, samples)`` or a row is all padding.
+        """
+        name, C = type(self).__name__, self.in_channels
+        expected = f"input of shape (batch, {C}, samples)"
+        if not isinstance(x, torch.Tensor):
+            shape = getattr(x, "shape", None)
+            got = f"{type(x).__module__}.{type(x).__name__}" + ("" if shape is None else f" of shape {tuple(shape)}")
+            raise TypeError(f"{name} expected a torch.Tensor {expected}; got {got}: convert it with "
+                            "torch.as_tensor(x, dtype=torch.float32)")
+        dtype = self._parameter_dtype()
+        if x.dtype != dtype:
+            fix = "x.float()" if dtype == torch.float32 else f"x.to({dtype})"
+            raise TypeError(f"{name} expected {str(dtype).removeprefix('torch.')} {expected}; got "
+                            f"{str(x.dtype).removeprefix('torch.')} of shape {tuple(x.shape)}: call {fix}")
+        if x.ndim != 3 or x.shape[1] != C:
+            raise ValueError(f"{name} expected {expected}; got shape {tuple(x.shape)}{self._shape_hint(x)}")
+        if x.shape[-1] < self.min_length:
+            raise ValueError(f"{name} needs at least {self.min_length} samples per input; got shape "
+                             f"{tuple(x.shape)} ({x.shape[-1]} samples)")
+        if padding_mask is not None:
+            self._check_padding_mask(x, padding_mask)
+
+    def _parameter_dtype(self) -> torch.dtype:
+        for p in self.parameters():
+            return p.dtype
+        return torch.float32
+
+    def _shape_hint(self, x: torch.Tensor) -> str:
+        C = self.in_channels
+        if x.ndim == 2 and C == 1:
+            return ": add the channel axis with x[:, None, :] (x.unsqueeze(1))"
+        if x.ndim == 2 and x.shape[0] == C:
+            return ": one example? add the batch axis with x[None]"
+        if x.ndim == 3 and x.shape[2] == C:
+            return ": channels last? use x.transpose(1, 2) to get (batch, channels, samples)"
+        if x.ndim == 3:
+            return (f": this model was built for {C} channel(s), the input has {x.shape[1]}; pass the lead(s) it "
+                    f"was built for, or build it with in_channels={x.shape[1]}")
+        return ""
+
+    def _check_padding_mask(self, x: torch.Tensor, padding_mask) -> None:
+        name = type(self).__name__
+        B, _, T = x.shape
+        if not isinstance(padding_mask, torch.Tensor) or padding_mask.dtype != torch.bool:
+            got = padding_mask.dtype if isinstance(padding_mask, torch.Tensor) else type(padding_mask).__name__
+            raise TypeError(f"{name}: padding_mask must be a bool tensor (batch, samples), True at padding; got "
+                            f"{got}: from lengths use padding_mask_from_lengths(lengths, T)")
+        if tuple(padding_mask.shape) != (B, T):
+            raise ValueError(f"{name}: padding_mask must have shape (batch, samples) = ({B}, {T}) like x, got "
+                             f"{tuple(padding_mask.shape)}")
+        if not torch.compiler.is_compiling():  # reads values: a graph break under compile, so eager only
+            n_valid = (~padding_mask).sum(dim=1)
+            short = (n_valid < self.min_length).nonzero()
+            if len(short):
+                i = int(short[0])
+                raise ValueError(f"{name}: row {i} of padding_mask leaves {int(n_valid[i])} unpadded sample(s); "
+                                 f"every row needs at least {self.min_length}")

@@ -1,0 +1,164 @@
+"""The contract every registered model family follows (helpers/models/base.py), checked for each of them."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.models import MODELS, SignalModel, count_parameters, create_model, get_model_class, padding_mask_from_lengths
+
+# CPU-sized options per family (the defaults of the larger ones take seconds per forward on 2 cores); dropout off
+# so that two forward passes are comparable.
+SMALL = {
+    "cnn1d": {"channels": (8, 16, 16), "dropout": 0.0},
+    "cnn_lstm": {"channels": (16, 32), "lstm_hidden": 16, "head_hidden": 16, "dropout": 0.0},
+    "signal_transformer": {"channels": (8, 16, 32, 32), "blocks": (1, 1, 1, 1), "d_model": 32, "n_layers": 1,
+                           "n_heads": 2, "ffn_hidden": 64, "pool_heads": 2, "head_hidden": 16, "dropout": 0.0},
+}
+C, K, T = 2, 3, 256
+
+
+def build(name, seed=0, in_channels=C):
+    torch.manual_seed(seed)
+    return create_model(name, in_channels=in_channels, n_outputs=K, input_length=T, verbose=False, **SMALL[name])
+
+
+def randomize_batchnorm(model, seed=0):
+    """Non-trivial BatchNorm statistics, so that padding leaking into valid samples cannot hide behind BN = id."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.5)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.5)
+    return model
+
+
+def test_every_registered_family_is_tested_here_and_follows_the_base_class():
+    assert set(SMALL) == set(MODELS)  # a new family must add its CPU-sized options above
+    for name in MODELS:
+        assert issubclass(get_model_class(name), SignalModel), name
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_shared_constructor_builds_a_model_that_maps_signals_to_logits(name):
+    model = build(name)
+    assert (model.in_channels, model.n_outputs, model.input_length) == (C, K, T)
+    assert model(torch.randn(4, C, T)).shape == (4, K)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_construction_reports_the_parameter_count(name, capsys):
+    torch.manual_seed(0)
+    model = create_model(name, in_channels=1, n_outputs=2, **SMALL[name])
+    assert f"{model.num_parameters():,}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_num_parameters_counts_every_parameter(name):
+    model = build(name)
+    n = sum(p.numel() for p in model.parameters())
+    assert model.num_parameters() == n == count_parameters(model)
+    model.head.requires_grad_(False)  # a frozen part still counts, unless only trainable ones are asked for
+    assert model.num_parameters() == n
+    assert model.num_parameters(trainable_only=True) == count_parameters(model) < n
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_grad_checkpointing_returns_the_model_and_keeps_the_gradients(name):
+    x, y = torch.randn(4, C, T), torch.tensor([0, 1, 2, 1])
+    mask = padding_mask_from_lengths([T, 200, 100, 64], T)
+
+    def grads(enabled):
+        model = build(name, seed=3).train()
+        assert model.set_grad_checkpointing(enabled) is model
+        assert model.grad_checkpointing is enabled
+        F.cross_entropy(model(x, padding_mask=mask), y).backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    plain, recomputed = grads(False), grads(True)
+    for n in plain:
+        torch.testing.assert_close(recomputed[n], plain[n], atol=1e-6, rtol=1e-5, msg=n)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_padding_mask_means_the_same_for_every_model(name):
+    """True = padding: a right-padded batch gives, in eval mode, the logits of each signal alone."""
+    model = randomize_batchnorm(build(name)).eval()
+    lengths = (T, 200, 97, 64)
+    torch.manual_seed(1)
+    signals = [torch.randn(1, C, n) for n in lengths]
+    padded = torch.randn(len(lengths), C, T) * 50  # garbage in the padding must not matter
+    for i, s in enumerate(signals):
+        padded[i, :, : s.shape[-1]] = s[0]
+    mask = padding_mask_from_lengths(lengths, T)
+    assert mask.dtype == torch.bool and mask[1, 199:201].tolist() == [False, True]
+    with torch.no_grad():
+        alone = torch.cat([model(s) for s in signals])
+        batched = model(padded, padding_mask=mask)
+        no_padding = model(padded, padding_mask=torch.zeros(len(lengths), T, dtype=torch.bool))
+        unmasked = model(padded)
+    torch.testing.assert_close(batched, alone, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(no_padding, unmasked, atol=1e-5, rtol=1e-5)  # an all-False mask changes nothing
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_wrong_inputs_are_refused_at_the_boundary_with_the_fix(name):
+    model = build(name)
+    x = torch.randn(4, C, T)
+    with pytest.raises(TypeError, match=rf"expected float32 input of shape \(batch, {C}, samples\); got float64 "
+                                        rf"of shape \(4, {C}, {T}\): call x.float\(\)"):
+        model(x.double())
+    with pytest.raises(TypeError, match=r"torch.Tensor .* got numpy.ndarray of shape .* torch.as_tensor"):
+        model(x.numpy())
+    with pytest.raises(TypeError, match="call x.float()"):
+        model(x.long())
+    with pytest.raises(ValueError, match=rf"got shape \(4, 5, {T}\): this model was built for {C} channel"):
+        model(torch.randn(4, 5, T))
+    with pytest.raises(ValueError, match=r"channels last\? use x.transpose\(1, 2\)"):
+        model(x.transpose(1, 2).contiguous())
+    with pytest.raises(TypeError, match="padding_mask must be a bool tensor"):
+        model(x, padding_mask=torch.zeros(4, T))
+    with pytest.raises(ValueError, match=rf"padding_mask must have shape .* \(4, {T}\)"):
+        model(x, padding_mask=torch.zeros(T, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_batch_without_channel_axis_is_refused_with_the_fix(name):
+    model = build(name, in_channels=1)
+    with pytest.raises(ValueError, match=r"expected input of shape \(batch, 1, samples\); got shape \(4, 256\): "
+                                         r"add the channel axis with x\[:, None, :\]"):
+        model(torch.randn(4, T))
+    with pytest.raises(ValueError, match="needs at least"):
+        model(torch.randn(4, 1, model.min_length - 1)) if model.min_length > 1 else \
+            model(torch.randn(4, 1, 0))
+
+
+def test_a_converted_model_expects_its_own_dtype():
+    model = build("cnn1d").double()
+    assert model(torch.randn(2, C, T, dtype=torch.float64)).dtype == torch.float64
+    with pytest.raises(TypeError, match=r"expected float64 .* call x.to\(torch.float64\)"):
+        model(torch.randn(2, C, T))
+
+
+def test_constructor_arguments_are_checked():
+    with pytest.raises(ValueError, match="in_channels must be an integer >= 1, got 0"):
+        create_model("cnn1d", in_channels=0, n_outputs=2)
+    with pytest.raises(ValueError, match="input_length=7 is too short for CNNLSTM: it needs at least 8"):
+        create_model("cnn_lstm", in_channels=1, n_outputs=2, input_length=7, verbose=False)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_the_input_check_traces_under_torch_compile(name):
+    # Dynamo's tracing with the eager backend (no C++ compiler needed): the check must neither break the graph
+    # capture nor stop a compiled model from refusing a wrong input with the same message
+    torch._dynamo.reset()
+    model = randomize_batchnorm(build(name)).eval()
+    x = torch.randn(4, C, T)
+    compiled = torch.compile(model, backend="eager")
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), atol=1e-5, rtol=1e-5)
+    with pytest.raises(TypeError, match="call x.float()"):
+        compiled(x.double())
+    assert np.isfinite(compiled(x).detach().numpy()).all()
