@@ -6,13 +6,15 @@ Usage::
         download(server.url("/a.bin"), dest)
         assert server.requests == ["/a.bin"]
 
-It can ignore ``Range`` (to test restart), cut a transfer short (``truncate``: announce the full
-Content-Length, send fewer bytes, close) and logs every request path and ``Range`` header.
+It can ignore ``Range``, cut a transfer short (``truncate``: announce the full Content-Length, send fewer
+bytes, close; ``fail_first``: only for the first requests), send slowly (``slow``: the whole body over a given
+time) or drip (``drip``: one byte per interval, forever), and logs every request path and ``Range`` header.
 """
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
@@ -29,13 +31,24 @@ class LocalServer:
     truncate : dict of str to int, optional
         For these paths, send only this many bytes of the body (Content-Length still announces all of it)
         and close the connection.
+    fail_first : dict of str to int, optional
+        For these paths, cut the first N answers short (to half the body), then answer normally.
+    slow : dict of str to float, optional
+        For these paths, spread the body over this many seconds (in 16 chunks).
+    drip : dict of str to float, optional
+        For these paths, announce the whole body but send one byte per this many seconds, until the client
+        goes away: a per-read timeout never fires.
     """
 
     def __init__(self, files: dict[str, bytes], *, range_support: bool = True,
-                 truncate: dict[str, int] | None = None) -> None:
+                 truncate: dict[str, int] | None = None, fail_first: dict[str, int] | None = None,
+                 slow: dict[str, float] | None = None, drip: dict[str, float] | None = None) -> None:
         self.files = dict(files)
         self.range_support = range_support
         self.truncate = dict(truncate or {})
+        self.fail_first = dict(fail_first or {})
+        self.slow = dict(slow or {})
+        self.drip = dict(drip or {})
         self.requests: list[str] = []
         self.ranges: list[str | None] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -76,8 +89,27 @@ class LocalServer:
                 self.send_header("Accept-Ranges", "bytes" if owner.range_support else "none")
                 self.end_headers()
                 cut = owner.truncate.get(self.path)
-                self.wfile.write(payload if cut is None else payload[:cut])
-                self.wfile.flush()
+                if owner.fail_first.get(self.path, 0) > 0:
+                    owner.fail_first[self.path] -= 1
+                    cut = len(payload) // 2
+                try:
+                    if self.path in owner.drip:
+                        for i in range(len(payload)):
+                            self.wfile.write(payload[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(owner.drip[self.path])
+                    elif self.path in owner.slow:
+                        step = -(-len(payload) // 16)
+                        for i in range(0, len(payload), step):
+                            self.wfile.write(payload[i:i + step])
+                            self.wfile.flush()
+                            time.sleep(owner.slow[self.path] / 16)
+                    else:
+                        self.wfile.write(payload if cut is None else payload[:cut])
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up: that is what we test
+                    self.close_connection = True
+                    return
                 if cut is not None:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)

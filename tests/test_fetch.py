@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from helpers.data.fetch import (
     ChecksumError,
+    DataFormatError,
     DataUnavailableError,
     RemoteFile,
     atomic_dir,
@@ -16,6 +24,7 @@ from helpers.data.fetch import (
     cache_dir,
     download,
     fetch_files,
+    offline_message,
 )
 
 try:
@@ -23,10 +32,25 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.http_server import LocalServer, closed_port_url
 
+ROOT = Path(__file__).resolve().parent.parent
 BODY = np.random.default_rng(0).bytes(300_000)
 SHA = hashlib.sha256(BODY).hexdigest()
 MD5 = hashlib.md5(BODY).hexdigest()
+QUIET = {"progress": False, "retries": 0}
 
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+# ---------------------------------------------------------------- where the cache is
 
 def test_cache_dir_uses_root_then_env_then_home(tmp_path, monkeypatch):
     assert cache_dir("x", tmp_path) == tmp_path / "x"
@@ -37,96 +61,186 @@ def test_cache_dir_uses_root_then_env_then_home(tmp_path, monkeypatch):
     assert cache_dir("z") == tmp_path / "home" / ".cache" / "biosignal-course" / "z"
 
 
+def test_cache_dir_lookup_without_create_writes_nothing(tmp_path):
+    assert cache_dir("x", tmp_path / "root", create=False) == tmp_path / "root" / "x"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_data_env_pointing_at_a_file_is_a_one_line_error(tmp_path, monkeypatch):
+    (tmp_path / "oops").write_text("not a folder")
+    monkeypatch.setenv("BIOSIGNAL_DATA", str(tmp_path / "oops"))
+    for create in (True, False):
+        with pytest.raises(DataUnavailableError) as err:
+            cache_dir("cinc2017", create=create)
+        msg = str(err.value)
+        assert f"BIOSIGNAL_DATA={tmp_path / 'oops'} is a file" in msg and "\n" not in msg
+
+
+# ---------------------------------------------------------------- one file
+
 @pytest.mark.parametrize("digest", ["sha256", "md5"])
 def test_good_file_is_downloaded_and_verified(tmp_path, digest):
     with LocalServer({"/f.bin": BODY}) as server:
         kw = {"sha256": SHA} if digest == "sha256" else {"md5": MD5}
-        path = download(server.url("/f.bin"), tmp_path / "f.bin", progress=False, **kw)
+        path = download(server.url("/f.bin"), tmp_path / "f.bin", **QUIET, **kw)
     assert path.read_bytes() == BODY
-    assert not (tmp_path / "f.bin.part").exists()
+    assert os.listdir(tmp_path) == ["f.bin"]  # no temporary file left behind
 
 
 def test_bad_checksum_leaves_no_file_and_names_file_and_digests(tmp_path):
     wrong = "0" * 64
     with LocalServer({"/f.bin": BODY}) as server, pytest.raises(ChecksumError) as err:
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=wrong, progress=False)
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=wrong, **QUIET)
     msg = str(err.value)
-    assert "f.bin" in msg and wrong in msg and SHA in msg
+    assert "f.bin" in msg and wrong in msg and SHA in msg and server.url("/f.bin") in msg
     assert list(tmp_path.iterdir()) == []
 
 
-def test_truncated_transfer_leaves_no_final_file(tmp_path):
+def test_truncated_transfer_leaves_no_file(tmp_path):
     with LocalServer({"/f.bin": BODY}, truncate={"/f.bin": 1000}) as server, \
             pytest.raises(DataUnavailableError, match="cut short"):
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
-    assert not (tmp_path / "f.bin").exists()
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, **QUIET)
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_truncated_transfer_is_resumed_by_the_next_call(tmp_path):
-    with LocalServer({"/f.bin": BODY}, truncate={"/f.bin": 1000}) as server:
-        with pytest.raises(DataUnavailableError):
-            download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
-        server.truncate.clear()
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
-    assert (tmp_path / "f.bin").read_bytes() == BODY
-    assert server.ranges[-1] is not None and server.ranges[-1].startswith("bytes=")
+def test_transfer_cut_short_once_is_retried(tmp_path):
+    with LocalServer({"/f.bin": BODY}, fail_first={"/f.bin": 1}) as server:
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False, retries=1)
+    assert (tmp_path / "f.bin").read_bytes() == BODY and server.requests == ["/f.bin", "/f.bin"]
 
 
-def test_http_404_names_the_url(tmp_path):
+def test_http_404_names_the_url_and_is_not_retried(tmp_path):
     with LocalServer({}) as server, pytest.raises(DataUnavailableError) as err:
-        download(server.url("/missing.bin"), tmp_path / "m.bin", progress=False)
+        download(server.url("/missing.bin"), tmp_path / "m.bin", progress=False, retries=2)
     assert server.url("/missing.bin") in str(err.value) and "404" in str(err.value)
-    assert not (tmp_path / "m.bin").exists()
+    assert server.requests == ["/missing.bin"]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_server_down_says_host_unreachable_and_how_to_proceed(tmp_path):
     url = closed_port_url("/f.bin")
     with pytest.raises(DataUnavailableError) as err:
-        download(url, tmp_path / "f.bin", sha256=SHA, progress=False, dataset="cinc2017")
+        download(url, tmp_path / "f.bin", sha256=SHA, dataset="cinc2017", **QUIET)
     msg = str(err.value)
-    assert "Could not reach 127.0.0.1" in msg and "f.bin" in msg
-    assert "python -m helpers data fetch cinc2017" in msg and "synthetic" in msg
+    assert msg == offline_message("cinc2017", url, "Connection refused")
     assert not (tmp_path / "f.bin").exists()
 
 
-def test_partial_file_is_resumed_with_range(tmp_path):
-    (tmp_path / "f.bin.part").write_bytes(BODY[:123_456])
-    with LocalServer({"/f.bin": BODY}) as server:
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
-    assert server.ranges == ["bytes=123456-"]
-    assert (tmp_path / "f.bin").read_bytes() == BODY
-
-
-def test_server_without_range_support_restarts_from_zero(tmp_path):
-    (tmp_path / "f.bin.part").write_bytes(b"garbage that must not stay")
-    with LocalServer({"/f.bin": BODY}, range_support=False) as server:
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
-    assert (tmp_path / "f.bin").read_bytes() == BODY
-
-
-def test_complete_part_file_is_finished_without_body(tmp_path):
-    (tmp_path / "f.bin.part").write_bytes(BODY)
-    with LocalServer({"/f.bin": BODY}) as server:
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
-    assert (tmp_path / "f.bin").read_bytes() == BODY
+def test_offline_message_gives_the_three_ways_to_carry_on():
+    msg = offline_message("zenodo_af", "https://zenodo.org/api/records/1", "timed out")
+    assert msg.startswith("Could not reach zenodo.org (timed out) to download https://zenodo.org/api/records/1.")
+    assert "python -m helpers data fetch zenodo_af" in msg
+    assert "--path DIR" in msg and 'load("zenodo_af", path=DIR)' in msg
+    assert 'load("zenodo_af", source="synthetic")' in msg
 
 
 def test_cache_hit_makes_no_request(tmp_path):
     with LocalServer({"/f.bin": BODY}) as server:
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, **QUIET)
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, **QUIET)
     assert server.requests == ["/f.bin"]
+
+
+def test_stale_cached_file_with_wrong_checksum_is_replaced(tmp_path):
+    (tmp_path / "f.bin").write_bytes(b"old version")
+    with LocalServer({"/f.bin": BODY}) as server:
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, **QUIET)
+    assert (tmp_path / "f.bin").read_bytes() == BODY and server.requests == ["/f.bin"]
 
 
 def test_fetch_files_checks_size_when_no_digest(tmp_path):
     with LocalServer({"/a.bin": BODY, "/b.bin": b"0123456789"}) as server:
         files = [RemoteFile(url=server.url("/a.bin"), name="a.bin", sha256=SHA),
                  RemoteFile(url=server.url("/b.bin"), name="sub/b.bin", size=10)]
-        paths = fetch_files(files, tmp_path, progress=False)
+        paths = fetch_files(files, tmp_path, **QUIET)
         with pytest.raises(ChecksumError, match="expected 11 bytes"):
-            fetch_files([RemoteFile(url=server.url("/b.bin"), name="c.bin", size=11)], tmp_path, progress=False)
+            fetch_files([RemoteFile(url=server.url("/b.bin"), name="c.bin", size=11)], tmp_path, **QUIET)
     assert [p.read_bytes() for p in paths] == [BODY, b"0123456789"]
     assert not (tmp_path / "c.bin").exists()
+
+
+def test_dripping_server_fails_at_the_deadline_and_keeps_nothing(tmp_path):
+    # One byte a second: every read returns within the timeout, so only the whole-transfer deadline stops it.
+    with LocalServer({"/f.bin": BODY}, drip={"/f.bin": 1.0}) as server, \
+            pytest.raises(DataUnavailableError, match="deadline of 1.5 s") as err:
+        start = time.monotonic()
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, timeout=5, deadline=1.5, **QUIET)
+    assert time.monotonic() - start < 5
+    assert server.url("/f.bin") in str(err.value) and "\n" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_processes_fetching_the_same_file_both_end_with_it_verified(tmp_path):
+    dest = tmp_path / "cache" / "f.bin"
+    with LocalServer({"/f.bin": BODY}, slow={"/f.bin": 1.5}) as server:
+        code = textwrap.dedent(f"""
+            from helpers.data.fetch import download
+            p = download({server.url('/f.bin')!r}, {str(dest)!r}, sha256={SHA!r}, progress=False, retries=0)
+            assert p.read_bytes() == open({str(dest)!r}, 'rb').read()
+        """)
+        procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert dest.read_bytes() == BODY and os.listdir(dest.parent) == ["f.bin"]
+    assert server.requests == ["/f.bin"]  # the second waited on the lock, then found the verified file
+
+
+# ---------------------------------------------------------------- the file system in the way
+
+def test_folder_at_the_file_path_is_a_one_line_error(tmp_path):
+    (tmp_path / "f.bin").mkdir()
+    with pytest.raises(DataFormatError) as err:
+        download("http://127.0.0.1:9/f.bin", tmp_path / "f.bin", sha256=SHA, **QUIET)
+    msg = str(err.value)
+    assert str(tmp_path / "f.bin") in msg and "folder" in msg and "\n" not in msg
+
+
+def test_file_where_a_folder_is_expected_is_a_one_line_error(tmp_path):
+    (tmp_path / "dest").write_text("a file")
+    with pytest.raises(DataFormatError) as err:
+        fetch_files([RemoteFile("http://127.0.0.1:9/a.bin", "a.bin", sha256=SHA)], tmp_path / "dest" / "sub",
+                    **QUIET)
+    assert f"{tmp_path / 'dest'} is a file, but a folder is needed there" in str(err.value)
+    with pytest.raises(DataFormatError, match="a file is where this folder belongs"), atomic_dir(tmp_path / "dest"):
+        pass
+    assert (tmp_path / "dest").read_text() == "a file"
+
+
+def test_read_only_cache_folder_is_a_one_line_error(tmp_path, monkeypatch):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: make the temporary files fail as they would for a user
+        def denied(*args, dir=None, **kwargs):
+            raise PermissionError(13, "Permission denied", dir)
+        monkeypatch.setattr(tempfile, "NamedTemporaryFile", denied)
+        monkeypatch.setattr(tempfile, "mkstemp", denied)
+    try:
+        with LocalServer({"/f.bin": BODY}) as server, pytest.raises(DataUnavailableError) as err:
+            download(server.url("/f.bin"), ro / "f.bin", sha256=SHA, **QUIET)
+        assert str(err.value).startswith(f"Cannot write in {ro}: permission denied.")
+        assert "\n" not in str(err.value)
+        with pytest.raises(DataUnavailableError, match="permission denied"), atomic_write(ro / "x.txt", "w") as f:
+            f.write("never")
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+# ---------------------------------------------------------------- permissions and atomic writes
+
+def test_cache_files_are_0644_and_folders_0755(tmp_path, umask_022):
+    with LocalServer({"/f.bin": BODY}) as server:
+        path = download(server.url("/f.bin"), tmp_path / "new" / "f.bin", sha256=SHA, **QUIET)
+    with atomic_write(tmp_path / "a.npy") as tmp:
+        np.save(tmp, np.arange(3))
+    with atomic_write(tmp_path / "b.txt", "w") as f:
+        f.write("b")
+    with atomic_dir(tmp_path / "d") as tmp:
+        (tmp / "c").write_text("c")
+    assert [mode(p) for p in (path, tmp_path / "a.npy", tmp_path / "b.txt", tmp_path / "d" / "c")] == [0o644] * 4
+    assert [mode(p) for p in (tmp_path / "new", tmp_path / "d")] == [0o755] * 2
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path):
@@ -151,10 +265,3 @@ def test_atomic_dir_appears_complete_or_not_at_all(tmp_path):
         (tmp / "a").write_text("1")
     assert (tmp_path / "d" / "a").read_text() == "1"
     assert os.listdir(tmp_path) == ["d"]
-
-
-def test_stale_cached_file_with_wrong_checksum_is_replaced(tmp_path):
-    (tmp_path / "f.bin").write_bytes(b"old version")
-    with LocalServer({"/f.bin": BODY}) as server:
-        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False)
-    assert (tmp_path / "f.bin").read_bytes() == BODY and server.requests == ["/f.bin"]
