@@ -457,9 +457,12 @@ def _locked(folder: Path) -> Iterator[None]:
     # flock on the folder itself: no lock file to litter the cache (or to race on when deleted), and it opens
     # read-only. Where flock is missing or refused (Windows, some network file systems) we go unlocked: each
     # process has its own temporary file and the rename is atomic, so the result is still right, only fetched twice.
+    if fcntl is None:
+        yield
+        return
     fd = os.open(folder, os.O_RDONLY)
     try:
-        with contextlib.suppress(OSError, AttributeError):
+        with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
@@ -503,3 +506,16 @@ def _guess_dataset(dest: Path) -> str | None:
     with contextlib.suppress(ValueError, IndexError, DataUnavailableError, OSError):
         return dest.resolve().relative_to(cache_root().resolve()).parts[0]
     return None
+
+
+_REPOSITORY_NAMES = {"physionet_registry", "fetch_physionet", "zenodo_record", "zenodo_files", "fetch_zenodo",
+                     "ZENODO_API"}
+
+
+def __getattr__(name: str) -> Any:
+    # The PhysioNet and Zenodo helpers live in helpers.data.repositories, which imports this module; resolving
+    # them lazily lets callers import them from here too without an import cycle.
+    if name in _REPOSITORY_NAMES:
+        from helpers.data import repositories
+        return getattr(repositories, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
