@@ -10,6 +10,7 @@ f-waves) without being perfect. Run it after changing the simulator::
 
     python benchmarks/af_baselines.py                        # embedded synthetic default (3000 records)
     python benchmarks/af_baselines.py --source real          # the fetched Zenodo files
+    python benchmarks/af_baselines.py --path DIR             # a copy of the Zenodo files you have, read in place
 """
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--source", default="synthetic", choices=["synthetic", "real", "auto"])
     ap.add_argument("--root", default=None, help="cache root (default $BIOSIGNAL_DATA or ~/.cache/...)")
+    ap.add_argument("--path", default=None, help="a folder holding the Zenodo files: read in place")
     ap.add_argument("--window-s", type=float, default=10.0)
     ap.add_argument("--fs-out", type=float, default=125.0)
     ap.add_argument("--max-windows", type=int, default=2, help="windows per record")
@@ -100,7 +102,8 @@ def main() -> None:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
 
     t0 = time.time()
-    ds = zenodo_af.load(args.root, source=args.source, limit=args.limit, seed=args.seed)
+    ds = zenodo_af.load(args.path, source="auto" if args.path else args.source, root=args.root, limit=args.limit,
+                        seed=args.seed)
     load_s = time.time() - t0
     # Patient-wise: windows (and records) of one patient never sit on both sides.
     train, _, test = train_val_test_split(ds.labels, ds.subject_ids, test_size=0.3, val_size=0.0, seed=args.seed)

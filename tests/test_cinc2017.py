@@ -1,6 +1,7 @@
 """helpers.data.cinc2017 on files written here in the ORIGINAL CinC 2017 layout (no network, no /work/shared)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import zipfile
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+import helpers.data
 from helpers.data import cinc2017
 from helpers.data.fetch import DataFormatError, DataUnavailableError
 
@@ -76,7 +78,7 @@ def test_classes_na_keeps_normal_and_af_only(tmp_path):
     make_set(tmp_path, "NAO~NA")
     ds = cinc2017.read_folder(tmp_path, classes="NA")
     assert ds.class_names == ("normal", "af") and ds.labels.tolist() == [0, 1, 0, 1]
-    assert cinc2017.read_folder(tmp_path, classes="NA", limit=3).labels.tolist() == [0, 1, 0]
+    assert helpers.data.load("cinc2017", tmp_path, classes="NA", limit=3).labels.tolist() == [0, 1, 0]
 
 
 @pytest.mark.parametrize("keep", [0, 10, 40, 1000])
@@ -109,73 +111,102 @@ def test_record_listed_but_missing_is_named(tmp_path):
         cinc2017.read_folder(tmp_path)
 
 
-def test_load_real_without_data_says_how_to_fetch(tmp_path):
-    with pytest.raises(DataUnavailableError, match="python -m helpers data fetch cinc2017"):
-        cinc2017.load(tmp_path, source="real")
+def test_load_real_without_data_says_how_to_fetch_or_point_at_a_folder(tmp_path):
+    with pytest.raises(DataUnavailableError) as err:
+        cinc2017.load(root=tmp_path, source="real")
+    assert "python -m helpers data fetch cinc2017" in str(err.value) and "path=DIR" in str(err.value)
+    assert not (tmp_path / "cinc2017").exists()  # looking did not create anything
 
 
-def test_load_auto_falls_back_to_synthetic_with_banner(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cinc2017, "SYNTHETIC_RECORDS", 24)
-    ds = cinc2017.load(tmp_path, source="auto")
-    assert ds.source == "synthetic" and len(ds) == 24 and ds.fs == 300.0
-    assert "SYNTHETIC DATA" in capsys.readouterr().err
-    again = cinc2017.load(tmp_path, source="synthetic", classes="NA")  # cached: read back, not rewritten
-    assert set(again.labels.tolist()) <= {0, 1}
+SMALL = 24
+
+
+@pytest.fixture
+def small_synthetic(monkeypatch):
+    monkeypatch.setattr(cinc2017, "SPEC", dataclasses.replace(cinc2017.SPEC, synthetic_size=SMALL))
+
+
+def test_load_auto_falls_back_to_synthetic_with_one_banner_on_stderr(tmp_path, capsys, small_synthetic):
+    ds = helpers.data.load("cinc2017", source="auto", root=tmp_path)
+    assert ds.source == "synthetic" and len(ds) == SMALL and ds.fs == 300.0
+    out, err = capsys.readouterr()
+    assert err.count("SYNTHETIC DATA (cinc2017)") == 1 and "SYNTHETIC" not in out
+    folder = next((tmp_path / "cinc2017" / "synthetic").iterdir())
+    assert (folder / "SYNTHETIC.json").is_file() and folder.name.endswith(f"-seed0-n{SMALL}")
+    again = cinc2017.load(root=tmp_path, source="synthetic", classes="NA")  # cached: read back, not rewritten
+    assert set(again.labels.tolist()) <= {0, 1} and capsys.readouterr().err == ""
 
 
 def test_write_synthetic_uses_the_original_format(tmp_path):
-    out = cinc2017.write_synthetic(tmp_path / "syn", seed=3, n_records=30)
+    out = helpers.data.write_synthetic("cinc2017", tmp_path / "syn", seed=3, size=30)
     first = (out / "A00001.hea").read_bytes().split(b"\r\n")[0].split()
     assert first[1:3] == [b"1", b"300"] and first[4].count(b"-") == 2 and first[5].count(b":") == 2
     assert scipy.io.loadmat(out / "A00001.mat")["val"].dtype == np.int16
     codes = {line.split(",")[1] for line in (out / "REFERENCE.csv").read_text().splitlines()}
     assert codes <= {"N", "A", "O"} and {"N", "A"} <= codes
-    ds = cinc2017.read_folder(out)
+    ds = helpers.data.read("cinc2017", out)
     assert ds.source == "synthetic" and len(ds) == 30
-    again = cinc2017.read_folder(cinc2017.write_synthetic(tmp_path / "syn2", seed=3, n_records=30))
+    again = helpers.data.read("cinc2017", helpers.data.write_synthetic("cinc2017", tmp_path / "syn2", seed=3, size=30))
     assert all(np.array_equal(a, b) for a, b in zip(ds.signals, again.signals))
 
 
-def test_real_data_is_preferred_when_present(tmp_path):
+def test_real_data_in_the_cache_is_preferred_when_present(tmp_path):
     make_set(tmp_path / "cinc2017" / "real" / "training2017")
-    ds = cinc2017.load(tmp_path, source="auto")
+    ds = cinc2017.load(root=tmp_path, source="auto")
     assert ds.source == "real" and len(ds) == 6
+
+
+@pytest.mark.parametrize("layout", ["flat", "parent_of_training2017", "physionet_training"])
+def test_a_users_folder_is_read_in_place_in_each_published_layout(tmp_path, layout):
+    where = {"flat": tmp_path / "mine", "parent_of_training2017": tmp_path / "mine" / "training2017",
+             "physionet_training": tmp_path / "mine" / "training"}[layout]
+    make_set(where, "NANA", subfolders=layout == "physionet_training")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    ds = cinc2017.load(tmp_path / "mine")
+    assert ds.source == "real" and ds.labels.tolist() == [0, 1, 0, 1]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
 def test_fetch_offline_raises_clear_error(tmp_path):
     with pytest.raises(DataUnavailableError) as err:
         cinc2017.fetch(tmp_path, base_url=closed_port_url("/challenge-2017/1.0.0/"), progress=False)
-    assert "Could not reach 127.0.0.1" in str(err.value) and "data fetch cinc2017" in str(err.value)
+    assert "127.0.0.1" in str(err.value) and "data fetch cinc2017" in str(err.value)
 
 
-def test_fetch_downloads_verifies_and_extracts(tmp_path):
+def _published(labels: str, tmp_path: Path) -> dict[str, bytes]:
     src = tmp_path / "src" / "training2017"
-    make_set(src, "NANA")
+    make_set(src, labels)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for f in sorted(src.iterdir()):
             zf.write(f, f"training2017/{f.name}")
-    archive, ref = buf.getvalue(), b"A00001,A\nA00002,A\nA00003,N\nA00004,N\n"
+    archive = buf.getvalue()
+    ref = "".join(f"A{i:05d},{c}\n" for i, c in enumerate(labels, start=1)).encode()
     sums = "".join(f"{hashlib.sha256(b).hexdigest()} {n}\n" for n, b in
                    [("training2017.zip", archive), ("REFERENCE-v3.csv", ref)]).encode()
-    files = {"/p/SHA256SUMS.txt": sums, "/p/training2017.zip": archive, "/p/REFERENCE-v3.csv": ref}
-    with LocalServer(files) as server:
-        folder = cinc2017.fetch(tmp_path / "cache", base_url=server.url("/p/"), progress=False)
-        assert cinc2017.fetch(tmp_path / "cache", base_url=server.url("/p/")) == folder  # no new requests
-    assert len(server.requests) == 3
-    ds = cinc2017.load(tmp_path / "cache", source="real")
+    return {"/p/SHA256SUMS.txt": sums, "/p/training2017.zip": archive, "/p/REFERENCE-v3.csv": ref}
+
+
+def test_fetch_downloads_verifies_and_extracts_into_the_cache(tmp_path, monkeypatch):
+    with LocalServer(_published("AANN", tmp_path)) as server:
+        monkeypatch.setattr(cinc2017, "BASE_URL", server.url("/p/"))
+        folder = helpers.data.fetch("cinc2017", tmp_path / "cache", progress=False)
+        n = len(server.requests)
+        assert helpers.data.fetch("cinc2017", tmp_path / "cache", progress=False) == folder
+        assert len(server.requests) == n  # a verified cache is not downloaded again
+    ds = cinc2017.load(root=tmp_path / "cache", source="real")
     assert ds.labels.tolist() == [1, 1, 0, 0] and ds.source == "real"
     assert not list((tmp_path / "cache").rglob("training2017.zip"))  # extracted, then removed
 
 
-def test_fetch_rejects_a_corrupt_archive_and_leaves_no_record_folder(tmp_path):
-    archive = b"not a zip at all"
-    sums = f"{hashlib.sha256(archive).hexdigest()} training2017.zip\n".encode()
-    files = {"/p/SHA256SUMS.txt": sums, "/p/training2017.zip": archive, "/p/REFERENCE-v3.csv": b"A00001,N\n"}
-    # The sums list no REFERENCE-v3.csv: that file comes unverified, and the user is told so.
-    with LocalServer(files) as server, pytest.raises(DataFormatError, match="training2017.zip"), \
-            pytest.warns(UserWarning, match="no SHA-256 for REFERENCE-v3.csv"):
-        cinc2017.fetch(tmp_path, base_url=server.url("/p/"), progress=False)
-    assert cinc2017.real_folder(tmp_path) is None
-    with pytest.raises(DataUnavailableError):
-        cinc2017.load(tmp_path, source="real")
+def test_fetch_rejects_a_corrupt_archive_and_leaves_no_record_folder(tmp_path, monkeypatch):
+    archive, ref = b"not a zip at all", b"A00001,N\n"
+    sums = "".join(f"{hashlib.sha256(b).hexdigest()} {n}\n" for n, b in
+                   [("training2017.zip", archive), ("REFERENCE-v3.csv", ref)]).encode()
+    files = {"/p/SHA256SUMS.txt": sums, "/p/training2017.zip": archive, "/p/REFERENCE-v3.csv": ref}
+    with LocalServer(files) as server, pytest.raises(DataFormatError, match="training2017.zip"):
+        monkeypatch.setattr(cinc2017, "BASE_URL", server.url("/p/"))
+        helpers.data.fetch("cinc2017", tmp_path, progress=False)
+    assert not (tmp_path / "cinc2017" / "real" / "training2017").exists()
+    with pytest.raises(DataUnavailableError, match="interrupted"):
+        cinc2017.load(root=tmp_path, source="real")

@@ -1,6 +1,7 @@
 """`python -m helpers data ...`: in-process through main(argv), and once as a real subprocess."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -43,8 +44,8 @@ def test_info_json_prints_one_object_for_real_data(real_root, capsys):
 
 
 def test_info_json_on_synthetic_keeps_the_banner_off_stdout(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cinc2017, "SYNTHETIC_RECORDS", 12)
-    assert main(["data", "info", "cinc2017", "--root", str(tmp_path), "--json"]) == 0
+    monkeypatch.setattr(cinc2017, "SPEC", dataclasses.replace(cinc2017.SPEC, synthetic_size=12))
+    assert main(["data", "info", "cinc2017", "--cache", str(tmp_path), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["source"] == "synthetic" and "SYNTHETIC DATA" in err
 
@@ -55,21 +56,44 @@ def test_unknown_dataset_lists_the_known_ones(capsys):
 
 
 def test_missing_real_data_exits_2_with_instructions(tmp_path, capsys):
-    assert main(["data", "info", "cinc2017", "--root", str(tmp_path), "--source", "real"]) == EXIT_UNAVAILABLE
+    assert main(["data", "info", "cinc2017", "--cache", str(tmp_path), "--source", "real"]) == EXIT_UNAVAILABLE
     err = capsys.readouterr().err
     assert "python -m helpers data fetch cinc2017" in err and "Traceback" not in err
 
 
 def test_fetch_offline_exits_2_saying_the_host_is_unreachable(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cinc2017, "BASE_URL", closed_port_url("/files/"))
-    assert main(["data", "fetch", "cinc2017", "--root", str(tmp_path)]) == EXIT_UNAVAILABLE
-    assert "Could not reach 127.0.0.1" in capsys.readouterr().err
+    assert main(["data", "fetch", "cinc2017", "--cache", str(tmp_path)]) == EXIT_UNAVAILABLE
+    err = capsys.readouterr().err
+    assert "127.0.0.1" in err and "Traceback" not in err
 
 
-def test_synth_writes_the_real_format(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cinc2017, "SYNTHETIC_RECORDS", 10)
-    assert main(["data", "synth", "cinc2017", "--out", str(tmp_path / "out"), "--seed", "2"]) == 0
+def test_synth_writes_the_real_format(tmp_path, capsys):
+    assert main(["data", "synth", "cinc2017", "--out", str(tmp_path / "out"), "--seed", "2", "--size", "10"]) == 0
     assert (tmp_path / "out" / "REFERENCE.csv").is_file() and (tmp_path / "out" / "A00010.hea").is_file()
+
+
+def test_path_reads_a_users_folder_where_root_was_only_a_cache(tmp_path, capsys):
+    # The bug that started the dataset contract: `--root DIR` on a folder of real files reported synthetic data
+    # and wrote 1,000 synthetic records into DIR. --path reads DIR itself and writes nothing.
+    make_set(tmp_path / "mine", "NAO~NA")
+    before = sorted(p.name for p in (tmp_path / "mine").iterdir())
+    assert main(["data", "info", "cinc2017", "--path", str(tmp_path / "mine"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["source"] == "real" and info["records"] == 6 and info["path"] == str(tmp_path / "mine")
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == before
+
+
+def test_load_lists_one_json_line_per_record(real_root, capsys):
+    assert main(["data", "load", "cinc2017", "--cache", str(real_root), "--source", "real", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["record"] for r in rows] == [f"A{i:05d}" for i in range(1, 7)]
+    assert [r["label"] for r in rows] == ["normal", "af", "other", "noisy", "normal", "af"]
+
+
+def test_path_with_source_synthetic_is_a_usage_error(real_root, capsys):
+    assert main(["data", "info", "cinc2017", "--path", str(real_root), "--source", "synthetic"]) == 2
+    assert "cannot be combined" in capsys.readouterr().err
 
 
 def test_usage_error_returns_argparse_code():

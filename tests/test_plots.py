@@ -178,22 +178,24 @@ def test_plot_attribution_colours_ecg_by_attribution_with_colour_bar(tmp_path, s
 
 
 def test_synthetic_banner_is_loud_for_synthetic_and_silent_for_real(capsys):
-    assert synthetic_banner(toy_dataset("synthetic")) is True
-    out = capsys.readouterr().out
-    assert "SYNTHETIC DATA (zenodo_af)" in out and "python -m helpers data fetch zenodo_af" in out
+    ds = toy_dataset("synthetic")
+    assert synthetic_banner(ds) is True
+    err = capsys.readouterr().err
+    assert "SYNTHETIC DATA (zenodo_af)" in err and "python -m helpers data fetch zenodo_af" in err
+    assert synthetic_banner(ds) is False  # once per dataset: the loader's banner is not repeated
     assert synthetic_banner(toy_dataset("real")) is False
     assert synthetic_banner("real") is False
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
     assert synthetic_banner("synthetic") is True
 
 
 def test_synthetic_banner_shows_html_in_a_notebook(monkeypatch):
     import IPython.display
 
-    import helpers.plots as plots
+    import helpers.data.source
 
     shown = []
-    monkeypatch.setattr(plots, "_in_notebook", lambda: True)
+    monkeypatch.setattr(helpers.data.source, "_in_notebook", lambda: True)
     monkeypatch.setattr(IPython.display, "display", shown.append)
     assert synthetic_banner(toy_dataset("synthetic")) is True
     assert len(shown) == 1 and "SYNTHETIC DATA (zenodo_af)" in shown[0].data and "<div" in shown[0].data

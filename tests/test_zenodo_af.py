@@ -2,6 +2,7 @@
 against a local fake of the Zenodo records API (never the internet), and the synthetic default is cached."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 import scipy.io
 
+import helpers.data
 from helpers.data import zenodo_af
 from helpers.data.fetch import ChecksumError, DataFormatError, DataUnavailableError
 
@@ -163,10 +165,10 @@ def test_hdf5_group_with_one_dataset_per_record(tmp_path):
 
 
 def test_write_synthetic_round_trips_through_the_reader_and_is_marked_synthetic(tmp_path):
-    out = zenodo_af.write_synthetic(tmp_path / "syn", seed=1, n_records=12)
+    out = helpers.data.write_synthetic("zenodo_af", tmp_path / "syn", seed=1, size=12)
     manifest = json.loads((out / "SYNTHETIC.json").read_text())
-    assert manifest["synthetic"] is True and manifest["seed"] == 1 and manifest["n_records"] == 12
-    ds = zenodo_af.read(out)
+    assert manifest["synthetic"] is True and manifest["seed"] == 1 and manifest["size"] == 12
+    ds = helpers.data.read("zenodo_af", out)
     assert ds.source == "synthetic" and len(ds) == 12 and ds.fs == 300.0
     assert ds.n_subjects < 12  # patient ids survive the round trip
     durations = ds.durations_s()
@@ -180,7 +182,7 @@ def test_zip_archives_are_extracted(tmp_path):
         z.writestr("inner/y.npy", _npy_bytes(LABELS))
     (tmp_path / "bundle.zip").write_bytes(buf.getvalue())
     _check(zenodo_af.read(tmp_path, fs=300), patients=False)
-    assert (tmp_path / "bundle" / "inner" / "X.npy").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle.zip"]  # read in place: nothing extracted here
 
 
 # ---------------------------------------------------------------- bad inputs name the file
@@ -274,30 +276,35 @@ def _serve(files: dict[str, bytes], md5_override=None) -> LocalServer:
     return server
 
 
+def _fetch(root: Path, server: LocalServer, **kwargs):
+    return helpers.data.fetch("zenodo_af", root, api_url=server.url("/api/records"), progress=False, **kwargs)
+
+
 def test_fetch_downloads_every_listed_file_and_load_reads_them(tmp_path):
     files = {"/files/X.npy": _npy_bytes(X), "/files/y.npy": _npy_bytes(LABELS)}
     with _serve(files) as server:
-        dest = zenodo_af.fetch(tmp_path, api_url=server.url("/api/records"), progress=False)
+        dest = _fetch(tmp_path, server)
         assert sorted(p.name for p in dest.iterdir()) == ["X.npy", "ZENODO_RECORD.json", "y.npy"]
         # A second fetch finds verified files and downloads nothing.
         n_before = len(server.requests)
-        zenodo_af.fetch(tmp_path, api_url=server.url("/api/records"), progress=False)
+        _fetch(tmp_path, server)
         assert server.requests[n_before:] == ["/api/records/15302489"]
-    ds = zenodo_af.load(tmp_path, source="real")
+    ds = zenodo_af.load(root=tmp_path, source="real")
     _check(ds, fs=250.0, patients=False)  # the rate comes from the record's description
-    assert zenodo_af.load(tmp_path, source="auto").source == "real"
+    assert zenodo_af.load(root=tmp_path, source="auto").source == "real"
 
 
 def test_fetch_with_a_checksum_mismatch_raises_and_keeps_nothing(tmp_path):
     files = {"/files/X.npy": _npy_bytes(X)}
     with _serve(files, md5_override={"X.npy": "0" * 32}) as server, pytest.raises(ChecksumError, match="X.npy"):
-        zenodo_af.fetch(tmp_path, api_url=server.url("/api/records"), progress=False)
-    assert not any(p.suffix == ".npy" for p in zenodo_af.real_dir(tmp_path).iterdir())
+        _fetch(tmp_path, server)
+    assert not any(p.suffix == ".npy" for p in (tmp_path / "zenodo_af" / "real").iterdir())
 
 
 def test_fetch_with_the_server_down_says_what_to_do(tmp_path):
     with pytest.raises(DataUnavailableError, match="synthetic"):
-        zenodo_af.fetch(tmp_path, api_url=closed_port_url("/api/records"), timeout=5, progress=False)
+        helpers.data.fetch("zenodo_af", tmp_path, api_url=closed_port_url("/api/records"), timeout=5,
+                           progress=False)
 
 
 def test_an_interrupted_fetch_is_never_loaded_as_the_real_data(tmp_path, small_default, capsys):
@@ -306,15 +313,15 @@ def test_an_interrupted_fetch_is_never_loaded_as_the_real_data(tmp_path, small_d
     with _serve(files) as server:
         del server.files["/files/y.npy"]
         with pytest.raises(DataUnavailableError):
-            zenodo_af.fetch(tmp_path, api_url=server.url("/api/records"), progress=False)
-    assert (zenodo_af.real_dir(tmp_path) / "X.npy").exists()
+            _fetch(tmp_path, server)
+    assert (tmp_path / "zenodo_af" / "real" / "X.npy").exists()
     with pytest.raises(DataUnavailableError, match="interrupted"):
-        zenodo_af.load(tmp_path, source="real")
-    assert zenodo_af.load(tmp_path, source="auto").source == "synthetic"
-    assert "interrupted download" in capsys.readouterr().out
+        zenodo_af.load(root=tmp_path, source="real")
+    assert zenodo_af.load(root=tmp_path, source="auto").source == "synthetic"
+    assert "interrupted download" in capsys.readouterr().err
     with _serve(files) as server:  # fetching again completes the folder, which then counts as real
-        zenodo_af.fetch(tmp_path, api_url=server.url("/api/records"), progress=False)
-    assert zenodo_af.load(tmp_path, source="auto").source == "real"
+        _fetch(tmp_path, server)
+    assert zenodo_af.load(root=tmp_path, source="auto").source == "real"
 
 
 def test_fetch_unpacks_a_zipped_record(tmp_path):
@@ -323,9 +330,21 @@ def test_fetch_unpacks_a_zipped_record(tmp_path):
         z.writestr("X.npy", _npy_bytes(X))
         z.writestr("y.npy", _npy_bytes(LABELS))
     with _serve({"/files/data.zip": buf.getvalue()}) as server:
-        dest = zenodo_af.fetch(tmp_path, api_url=server.url("/api/records"), progress=False)
+        dest = _fetch(tmp_path, server)
     assert (dest / "data" / "X.npy").exists()
-    _check(zenodo_af.load(tmp_path, source="real"), patients=False)
+    _check(zenodo_af.load(root=tmp_path, source="real"), patients=False)
+
+
+def test_a_zipped_copy_in_a_users_folder_is_read_without_writing_there(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("X.npy", _npy_bytes(X))
+        z.writestr("y.npy", _npy_bytes(LABELS))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "record.zip").write_bytes(buf.getvalue())
+    _check(zenodo_af.load(mine, fs=300), patients=False)
+    assert [p.name for p in mine.iterdir()] == ["record.zip"]
 
 
 # ---------------------------------------------------------------- load(): sources and the synthetic cache
@@ -340,42 +359,54 @@ def small_default(monkeypatch):
         calls.append(kwargs)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(zenodo_af, "SYNTHETIC_N_RECORDS", 16)
+    monkeypatch.setattr(zenodo_af, "SPEC", dataclasses.replace(zenodo_af.SPEC, synthetic_size=16))
     monkeypatch.setattr(zenodo_af, "write_synthetic", counting)
     return calls
 
 
 def test_synthetic_load_is_generated_once_then_read_from_the_cache(tmp_path, small_default):
-    first = zenodo_af.load(tmp_path, source="synthetic")
-    second = zenodo_af.load(tmp_path, source="synthetic")
+    first = zenodo_af.load(root=tmp_path, source="synthetic")
+    second = zenodo_af.load(root=tmp_path, source="synthetic")
     assert len(small_default) == 1
     assert first.source == second.source == "synthetic" and len(second) == 16
     assert np.array_equal(first.signals[3], second.signals[3])
-    folder = tmp_path / "zenodo_af" / "synthetic-seed0"
+    folder = tmp_path / "zenodo_af" / "synthetic" / f"{zenodo_af.SPEC.synthetic_version}-seed0-n16"
     assert (folder / "SYNTHETIC.json").exists() and second.metadata["synthetic"]["seed"] == 0
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temp folder left behind
 
 
-def test_auto_without_real_files_prints_a_banner_and_uses_synthetic(tmp_path, small_default, capsys):
-    ds = zenodo_af.load(tmp_path, source="auto", limit=5)
+def test_auto_without_real_files_prints_one_banner_and_uses_synthetic(tmp_path, small_default, capsys):
+    ds = zenodo_af.load(root=tmp_path, source="auto", limit=5)
     assert ds.source == "synthetic" and len(ds) == 5
-    assert "SYNTHETIC DATA" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert err.count("SYNTHETIC DATA (zenodo_af)") == 1 and "SYNTHETIC" not in out
+
+
+def test_limit_takes_whole_subjects_in_a_seeded_order(tmp_path, small_default):
+    full = zenodo_af.load(root=tmp_path, source="synthetic")
+    a = zenodo_af.load(root=tmp_path, source="synthetic", limit=9, seed=0)
+    b = zenodo_af.load(root=tmp_path, source="synthetic", limit=9, seed=0)
+    assert len(a) == 9 and a.record_ids.tolist() == b.record_ids.tolist()
+    # Every subject but possibly the last one taken keeps all its records.
+    cut = [s for s in set(a.subject_ids) if (a.subject_ids == s).sum() != (full.subject_ids == s).sum()]
+    assert len(cut) <= 1
+    assert list(a.record_ids) == sorted(a.record_ids)  # original order kept
 
 
 def test_real_without_files_says_how_to_fetch(tmp_path):
     with pytest.raises(DataUnavailableError, match="python -m helpers data fetch zenodo_af"):
-        zenodo_af.load(tmp_path, source="real")
+        zenodo_af.load(root=tmp_path, source="real")
 
 
 def test_synthetic_files_in_the_real_folder_are_not_passed_off_as_real(tmp_path):
-    zenodo_af.write_synthetic(zenodo_af.real_dir(tmp_path), n_records=4)
+    helpers.data.write_synthetic("zenodo_af", tmp_path / "zenodo_af" / "real", size=4)
     with pytest.raises(DataFormatError, match="synthetic"):
-        zenodo_af.load(tmp_path, source="real")
+        zenodo_af.load(root=tmp_path, source="real")
 
 
 def test_bad_source_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="source"):
-        zenodo_af.load(tmp_path, source="fake")
+        zenodo_af.load(root=tmp_path, source="fake")
 
 
 # ---------------------------------------------------------------- sets shipped pre-split

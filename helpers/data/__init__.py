@@ -1,4 +1,12 @@
-"""Datasets: one module per dataset, plus ``fetch`` (download/cache) and ``synthetic`` (embedded defaults).
+"""Datasets: one small module per dataset on one shared contract.
+
+    ds = helpers.data.load("cinc2017", path="~/data/training2017")   # a copy you have, read in place
+    ds = helpers.data.load("cinc2017")                               # the cache (after `fetch`), else synthetic
+
+Each dataset module declares its metadata (``SPEC``, see :mod:`helpers.data.spec`) and implements ``read(path)``
+for its published layout(s), ``fetch(dest)`` where a download is allowed, and ``write_synthetic(path, seed,
+size)``. :mod:`helpers.data.source` does the rest once for all of them: real / synthetic / auto, the banner, the
+synthetic marker, subsetting, ``info`` and errors. :mod:`helpers.data.fetch` downloads (pooch) into the cache.
 
 Dataset modules are imported lazily through :func:`get_dataset`, so ``import helpers.data`` stays cheap and a
 dataset whose optional dependencies are missing does not break the others.
@@ -10,7 +18,7 @@ from types import ModuleType
 
 from helpers.data.container import SignalDataset
 
-# name -> module; each module exposes NAME, CLASS_NAMES, fetch(root), load(root, source=...), write_synthetic(...)
+# name -> module; each module exposes SPEC, read(path), fetch(dest), write_synthetic(path, seed=, size=)
 DATASETS: dict[str, str] = {
     "zenodo_af": "helpers.data.zenodo_af",
     "cinc2017": "helpers.data.cinc2017",
@@ -35,7 +43,7 @@ def get_dataset(name: str) -> ModuleType:
     Returns
     -------
     module
-        With ``NAME``, ``CLASS_NAMES``, ``fetch``, ``load`` and ``write_synthetic``.
+        With ``SPEC``, ``read``, ``fetch`` and ``write_synthetic`` (and a ``load`` shortcut).
 
     Raises
     ------
@@ -54,4 +62,9 @@ def get_dataset(name: str) -> ModuleType:
                                   "installed in this copy of the course") from err
 
 
-__all__ = ["DATASETS", "SignalDataset", "UnknownDatasetError", "get_dataset"]
+from helpers.data.container import Annotations, Intervals
+from helpers.data.source import fetch, info, load, read, write_synthetic
+from helpers.data.spec import DatasetSpec
+
+__all__ = ["DATASETS", "Annotations", "DatasetSpec", "Intervals", "SignalDataset", "UnknownDatasetError", "fetch",
+           "get_dataset", "info", "load", "read", "write_synthetic"]

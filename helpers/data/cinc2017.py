@@ -15,10 +15,9 @@ ECG recording: the PhysioNet/Computing in Cardiology Challenge 2017", CinC 2017,
 """
 from __future__ import annotations
 
+import math
 import re
 import shutil
-import sys
-import warnings
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +27,11 @@ import numpy as np
 import scipy.io
 
 from helpers.data.container import SignalDataset
-from helpers.data.fetch import DataFormatError, DataUnavailableError, atomic_dir, atomic_write, cache_dir, download
+from helpers.data.fetch import DataFormatError, atomic_dir, atomic_write
+from helpers.data.repositories import fetch_physionet
+from helpers.data.source import check_readable_file
+from helpers.data.spec import DatasetSpec
+from helpers.data.synthetic import AF_GENERATOR_VERSION
 
 NAME = "cinc2017"
 CLASS_NAMES = ("normal", "af", "other", "noisy")
@@ -40,12 +43,22 @@ BASE_URL = "https://physionet.org/files/challenge-2017/1.0.0/"
 ARCHIVE = "training2017.zip"   # every record, flat, ~100 MB; one download instead of 17,000 small ones
 REFERENCE_FINAL = "REFERENCE-v3.csv"
 CHECKSUMS = "SHA256SUMS.txt"   # PhysioNet publishes one per project version
-SYNTHETIC_SEED = 0
-SYNTHETIC_RECORDS = 1000
-SYNTHETIC_MARKER = "SYNTHETIC.txt"
-LICENCE = "ODC-By 1.0"
-CITATION = "Clifford GD et al. AF classification from a short single lead ECG recording: the PhysioNet/CinC " \
-           "Challenge 2017. CinC 2017. doi:10.22489/CinC.2017.065-469"
+SPEC = DatasetSpec(
+    name=NAME,
+    title="PhysioNet/CinC Challenge 2017 (single-lead ECG: normal, AF, other rhythm, noisy)",
+    class_names=CLASS_NAMES,
+    licence="ODC-By 1.0",
+    citation="Clifford GD et al. AF classification from a short single lead ECG recording: the PhysioNet/CinC "
+             "Challenge 2017. CinC 2017. doi:10.22489/CinC.2017.065-469",
+    homepage="https://physionet.org/content/challenge-2017/1.0.0/",
+    get_it="Download it from https://physionet.org/content/challenge-2017/1.0.0/ (training2017.zip and "
+           "REFERENCE-v3.csv; open data, ODC-By 1.0).",
+    expected_layout="a folder with A00001.hea/.mat ... and REFERENCE-v3.csv or REFERENCE.csv (the unpacked "
+                    "training2017.zip, PhysioNet's training/ with A00..A08 sub-folders, or a parent of either)",
+    auto_download=True,
+    synthetic_size=1000,
+    synthetic_version=AF_GENERATOR_VERSION,
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,13 @@ def read_header(path: Path | str) -> Header:
         raise DataFormatError(f"{path}: malformed header ({err}): {lines[0]!r} / {lines[1]!r}") from None
     if n_sig != 1:
         raise DataFormatError(f"{path}: CinC 2017 records have 1 signal, header says {n_sig}")
+    if not (math.isfinite(fs) and fs > 0):
+        raise DataFormatError(f"{path}: sampling rate must be a positive number of Hz, header says {rec[2]!r}")
+    if sig_len <= 0:
+        raise DataFormatError(f"{path}: header says the record has {sig_len} samples")
+    if Path(sig[0]).name != sig[0] or sig[0] in (".", ".."):
+        # A header must not send the reader elsewhere on disk (../../x.mat, /etc/...).
+        raise DataFormatError(f"{path}: signal file {sig[0]!r} is not a plain file name in the record's folder")
     if rec[0] != path.stem:
         raise DataFormatError(f"{path}: header names record {rec[0]!r}, expected {path.stem!r}")
     return Header(record=rec[0], n_sig=n_sig, fs=fs, sig_len=sig_len,
@@ -157,10 +177,11 @@ def read_record(hea_path: Path | str) -> np.ndarray:
 def _read(hea_path: Path) -> tuple[Header, np.ndarray]:
     h = read_header(hea_path)
     mat_path = hea_path.with_name(h.file_name)
+    if not mat_path.exists():
+        raise DataFormatError(f"{mat_path}: missing (named by {hea_path.name})")
+    check_readable_file(mat_path)  # a FIFO would block the reader forever
     try:
         val = scipy.io.loadmat(mat_path, variable_names=("val",)).get("val")
-    except FileNotFoundError:
-        raise DataFormatError(f"{mat_path}: missing (named by {hea_path.name})") from None
     # scipy raises ValueError, TypeError, OSError, ... on truncated or corrupt files: report them all alike.
     except Exception as err:  # noqa: BLE001
         raise DataFormatError(f"{mat_path}: corrupt or truncated MATLAB file ({type(err).__name__}: {err})") from None
@@ -182,8 +203,14 @@ def read_reference(path: Path | str) -> list[tuple[str, str]]:
         A malformed row, an unknown label (not one of N, A, O, ~) or a duplicated record; names file and line.
     """
     path = Path(path)
+    check_readable_file(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataFormatError(f"{path}: not a UTF-8 text file (byte {err.start}: {err.reason}); expected lines "
+                              "'record,label'") from None
     rows, seen = [], set()
-    for i, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split(",")]
@@ -219,38 +246,58 @@ def _record_path(folder: Path, record: str) -> Path | None:
     return None
 
 
-def read_folder(folder: Path | str, *, classes: str = "all", limit: int | None = None,
-                source: str = "real") -> SignalDataset:
-    """Read every record listed in the folder's reference file.
+def locate(path: Path | str) -> Path:
+    """The folder holding the records and their reference file, inside ``path`` as the challenge publishes it.
+
+    ``path`` itself (the unpacked ``training2017.zip``, or PhysioNet's ``training/`` with ``A00``..``A08``), or a
+    parent holding ``training2017/`` or ``training/``.
+
+    Raises
+    ------
+    DataFormatError
+        No reference file in any of those places (the message lists where it looked).
+    """
+    path = Path(path)
+    candidates = [path, path / "training2017", path / "training"]
+    for candidate in candidates:
+        if candidate.is_dir() and find_reference(candidate) is not None:
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    raise DataFormatError(f"{path}: no CinC 2017 records found (looked for {REFERENCE_FINAL} or REFERENCE.csv in "
+                          f"{looked}); expected {SPEC.expected_layout}")
+
+
+def read(path: Path | str, *, classes: str = "all") -> SignalDataset:
+    """Read every record listed in the reference file, in place (nothing is written).
 
     Parameters
     ----------
-    folder : path-like
-        Folder with the records (flat or ``A00/``..``A08/``) and ``REFERENCE-v3.csv``/``REFERENCE.csv``.
+    path : path-like
+        A folder in a published layout (see :func:`locate`).
     classes : {"all", "NA"}
         ``"NA"`` keeps normal and AF records only (labels 0, 1).
-    limit : int, optional
-        Keep the first ``limit`` records (after the class filter), in reference-file order.
-    source : {"real", "synthetic"}
-        Recorded in the dataset; a folder carrying the synthetic marker is always reported as synthetic.
 
     Returns
     -------
     SignalDataset
         float32 mV signals of shape ``(n_samples,)`` at 300 Hz. CinC 2017 publishes no patient ids, so
         ``subject_ids`` are the record ids (a patient-wise split is not possible on this set).
+
+    Raises
+    ------
+    DataFormatError
+        A malformed header, ``.mat`` or reference file, a listed record that is missing, records that disagree on
+        the sampling rate, or an empty reference file; the message names the file.
     """
-    folder = Path(folder)
     if classes not in ("all", "NA"):
         raise ValueError(f"classes must be 'all' or 'NA', got {classes!r}")
+    folder = locate(path)
     ref = find_reference(folder)
-    if ref is None:
-        raise DataFormatError(f"{folder}: no {REFERENCE_FINAL} or REFERENCE.csv found")
     rows = read_reference(ref)
+    if not rows:
+        raise DataFormatError(f"{ref}: lists no records (an empty or truncated reference file)")
     if classes == "NA":
         rows = [r for r in rows if r[1] in ("N", "A")]
-    if limit is not None:
-        rows = rows[:limit]
     signals, fs_seen = [], set()
     for rec, _ in rows:
         hea = _record_path(folder, rec)
@@ -262,67 +309,48 @@ def read_folder(folder: Path | str, *, classes: str = "all", limit: int | None =
         signals.append(x)
     if len(fs_seen) > 1:
         raise DataFormatError(f"{folder}: records disagree on the sampling rate: {sorted(fs_seen)} Hz")
-    if (folder / SYNTHETIC_MARKER).exists():
-        source = "synthetic"
     ids = np.array([r[0] for r in rows], dtype=str)
     return SignalDataset(
         signals=signals, labels=np.array([LABEL_CODES[r[1]] for r in rows], dtype=np.int64),
         fs=fs_seen.pop() if fs_seen else FS, subject_ids=ids, record_ids=ids,
-        class_names=CLASS_NAMES if classes == "all" else CLASS_NAMES[:2], source=source, name=NAME,
-        metadata={"path": str(folder), "reference": ref.name, "units": "mV", "licence": LICENCE,
-                  "citation": CITATION, "subject_ids": "record ids (CinC 2017 has no patient ids)"})
+        class_names=CLASS_NAMES if classes == "all" else CLASS_NAMES[:2], source="real", name=NAME,
+        channel_names=("ECG",),
+        metadata={"path": str(folder), "reference": ref.name, "units": "mV", "licence": SPEC.licence,
+                  "citation": SPEC.citation, "subject_ids": "record ids (CinC 2017 has no patient ids)"})
 
 
-def real_folder(root: Path | str | None = None) -> Path | None:
-    """Where the real records are in the cache (``<cache>/cinc2017/real[/training2017|/training]``), or None."""
-    real = cache_dir(NAME, root) / "real"
-    for candidate in (real / "training2017", real / "training", real):
-        if find_reference(candidate) is not None and not (candidate / SYNTHETIC_MARKER).exists():
-            return candidate
-    return None
+read_folder = read  # the name Unit 1's first notebooks used
 
 
-def fetch(root: Path | str | None = None, *, base_url: str | None = None, progress: bool = True) -> Path:
-    """Download the training set (``training2017.zip`` + final labels) from PhysioNet into the cache.
+def fetch(dest: Path | str, *, base_url: str | None = None, progress: bool = True) -> Path:
+    """Download the training set (``training2017.zip`` + final labels) from PhysioNet into ``dest``.
+
+    Every file is checked against PhysioNet's published ``SHA256SUMS.txt``; the zip is extracted atomically into
+    ``dest/training2017`` and then deleted. Call it through :func:`helpers.data.source.fetch` (``python -m helpers
+    data fetch cinc2017``), which picks ``dest`` in the cache and marks an interrupted fetch.
 
     Parameters
     ----------
-    root : path-like, optional
-        Cache root (default ``$BIOSIGNAL_DATA`` or ``~/.cache/biosignal-course``).
+    dest : path-like
+        The cache folder for the real data (``<cache>/cinc2017/real``).
     base_url : str, optional
-        Project file URL, default :data:`BASE_URL` (PhysioNet).
+        Project file URL, default :data:`BASE_URL` (PhysioNet); tests point it at a local server.
     progress : bool
         Show download progress.
 
     Returns
     -------
     Path
-        The folder holding the records, ``<cache>/cinc2017/real/training2017``.
-
-    Raises
-    ------
-    DataUnavailableError
-        Offline or PhysioNet unreachable; the message says how to proceed.
+        ``dest/training2017``.
     """
-    found = real_folder(root)
-    if found is not None:
-        return found
+    dest = Path(dest)
+    target = dest / "training2017"
+    if target.is_dir() and find_reference(target) is not None:
+        return target
     base_url = (base_url or BASE_URL).rstrip("/") + "/"
-    # Downloads live apart from real/, so a half-finished fetch never looks like a usable record folder.
-    downloads = cache_dir(NAME, root) / "downloads"
-    sums = download(base_url + CHECKSUMS, downloads / CHECKSUMS, progress=False, dataset=NAME)
-    # Checksums come from the same server, so they guard against a damaged transfer (the common failure).
-    digests = {parts[1].strip(): parts[0] for parts in
-               (ln.split(maxsplit=1) for ln in sums.read_text().splitlines()) if len(parts) == 2}
-    for name in (ARCHIVE, REFERENCE_FINAL):
-        if name not in digests:
-            warnings.warn(f"{base_url}{CHECKSUMS} lists no SHA-256 for {name}: it will be downloaded WITHOUT a "
-                          "checksum (only the transfer length is checked).", stacklevel=2)
-    archive = download(base_url + ARCHIVE, downloads / ARCHIVE, sha256=digests.get(ARCHIVE), progress=progress,
-                       dataset=NAME)
-    reference = download(base_url + REFERENCE_FINAL, downloads / REFERENCE_FINAL,
-                         sha256=digests.get(REFERENCE_FINAL), progress=False, dataset=NAME)
-    target = cache_dir(NAME, root) / "real" / "training2017"
+    downloads = dest / "downloads"
+    archive, reference = fetch_physionet(base_url, [ARCHIVE, REFERENCE_FINAL], downloads, progress=progress,
+                                         dataset=NAME)
     try:
         with atomic_dir(target) as tmp, zipfile.ZipFile(archive) as zf:
             for member in zf.infolist():
@@ -340,7 +368,7 @@ def fetch(root: Path | str | None = None, *, base_url: str | None = None, progre
     return target
 
 
-def write_synthetic(out_dir: Path | str, *, seed: int = SYNTHETIC_SEED, n_records: int | None = None) -> Path:
+def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = None) -> Path:
     """Write simulated records in the original CinC 2017 format (flat folder, like ``training2017.zip``).
 
     The simulator (:func:`helpers.data.synthetic.simulate_af_records`) makes normal sinus rhythm and AF; sinus
@@ -353,19 +381,19 @@ def write_synthetic(out_dir: Path | str, *, seed: int = SYNTHETIC_SEED, n_record
         Folder to fill (created): ``A00001.mat``/``.hea``, ..., ``REFERENCE.csv``, ``RECORDS``.
     seed : int
         Simulator seed (same seed, same files).
-    n_records : int, optional
-        Number of records (default :data:`SYNTHETIC_RECORDS`, 1000).
+    size : int, optional
+        Number of records (default ``SPEC.synthetic_size``, 1000).
 
     Returns
     -------
     Path
         ``out_dir``.
     """
-    from helpers.data.synthetic import AF_GENERATOR_VERSION, simulate_af_records
+    from helpers.data.synthetic import simulate_af_records
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    sim = simulate_af_records(SYNTHETIC_RECORDS if n_records is None else n_records, fs=FS, seed=seed)
+    sim = simulate_af_records(SPEC.synthetic_size if size is None else size, fs=FS, seed=seed)
     rng = np.random.default_rng(seed)
     start = datetime(2013, 11, 1)  # the challenge's recordings date from 2013-2014
     refs, names = [], []
@@ -383,63 +411,18 @@ def write_synthetic(out_dir: Path | str, *, seed: int = SYNTHETIC_SEED, n_record
         refs.append(f"{rec},{code}\n")
         names.append(f"{rec}\n")
     (out_dir / "RECORDS").write_text("".join(names))
-    (out_dir / SYNTHETIC_MARKER).write_text(f"Simulated by {AF_GENERATOR_VERSION}, seed {seed}; not patient data.\n")
-    with atomic_write(out_dir / "REFERENCE.csv", "w") as f:  # last: its presence means the folder is complete
+    with atomic_write(out_dir / "REFERENCE.csv", "w") as f:  # last: its presence means the records are complete
         f.write("".join(refs))
     return out_dir
 
 
-def _synthetic_folder(root: Path | str | None) -> Path:
-    from helpers.data.synthetic import AF_GENERATOR_VERSION
+def load(path: Path | str | None = None, *, source: str = "auto", root: Path | str | None = None,
+         classes: str = "all", limit: int | None = None, seed: int = 0) -> SignalDataset:
+    """``helpers.data.load("cinc2017", ...)``: a folder you have (read in place), the cache, or synthetic.
 
-    # The generator version is in the name, so a new simulator never reuses stale files.
-    folder = cache_dir(NAME, root) / "synthetic" / f"{AF_GENERATOR_VERSION}-seed{SYNTHETIC_SEED}-n{SYNTHETIC_RECORDS}"
-    if not (folder / "REFERENCE.csv").is_file():
-        with atomic_dir(folder) as tmp:
-            write_synthetic(tmp, seed=SYNTHETIC_SEED, n_records=SYNTHETIC_RECORDS)
-    return folder
-
-
-def load(root: Path | str | None = None, *, source: str = "auto", classes: str = "all",
-         limit: int | None = None) -> SignalDataset:
-    """Load CinC 2017 from the cache (real), or the embedded synthetic stand-in.
-
-    Parameters
-    ----------
-    root : path-like, optional
-        Cache root (default ``$BIOSIGNAL_DATA`` or ``~/.cache/biosignal-course``).
-    source : {"auto", "real", "synthetic"}
-        ``"auto"``: real when fetched, otherwise synthetic with a warning banner on stderr.
-    classes : {"all", "NA"}
-        ``"all"``: labels 0-3 = normal, af, other, noisy; ``"NA"``: normal vs AF only.
-    limit : int, optional
-        Keep only the first ``limit`` records (quick runs).
-
-    Returns
-    -------
-    SignalDataset
-        One float32 array of shape ``(n_samples,)`` in mV per record, 300 Hz. ``subject_ids`` equal
-        ``record_ids``: CinC 2017 has no patient ids.
-
-    Raises
-    ------
-    DataUnavailableError
-        ``source="real"`` and the records are not in the cache (the message says how to fetch them).
-    DataFormatError
-        A corrupt file, a length mismatch, an unknown label or a missing record (the message names the file).
+    See :func:`helpers.data.source.load` for ``path``, ``source``, ``root``, ``limit`` and ``seed``;
+    ``classes="NA"`` keeps normal vs AF only.
     """
-    if source not in ("auto", "real", "synthetic"):
-        raise ValueError(f"source must be 'auto', 'real' or 'synthetic', got {source!r}")
-    folder = None if source == "synthetic" else real_folder(root)
-    if folder is None and source == "real":
-        raise DataUnavailableError(
-            f"CinC 2017 is not in {cache_dir(NAME, root) / 'real'}. Run `python -m helpers data fetch {NAME}` "
-            "(about 100 MB from PhysioNet), or copy the challenge's training2017/ folder (flat, or PhysioNet's "
-            "A00..A08 sub-folders with REFERENCE-v3.csv) there, or use source='synthetic'.")
-    if folder is None:
-        if source == "auto":
-            print(f"{'=' * 72}\n  SYNTHETIC DATA: CinC 2017 not found in {cache_dir(NAME, root) / 'real'};\n"
-                  f"  using simulated ECGs in its format. Real data: python -m helpers data fetch {NAME}\n"
-                  f"{'=' * 72}", file=sys.stderr)
-        return read_folder(_synthetic_folder(root), classes=classes, limit=limit, source="synthetic")
-    return read_folder(folder, classes=classes, limit=limit, source="real")
+    from helpers.data.source import load as _load
+
+    return _load(NAME, path, source=source, root=root, limit=limit, seed=seed, classes=classes)

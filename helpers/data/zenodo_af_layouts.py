@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ SPLIT_WORDS = ("train", "training", "test", "testing", "val", "valid", "validati
 SPLIT_ALIASES = {"training": "train", "testing": "test", "valid": "val", "validation": "val", "dev": "val"}
 RECORD_NAMES = ("record", "records_id", "record_id", "record_ids", "record_name", "filename", "file", "id", "ids",
                 "name", "names")
+# An HDF5 file can declare a dataset far larger than the bytes it stores (unwritten space reads as zeros): refuse
+# declared sizes past this before allocating anything. 8 GiB is a third of the course machine's memory.
+MAX_DECLARED_BYTES = 8 << 30
 FS_NAMES = ("fs", "sampling_rate", "sample_rate", "sampling_frequency", "sampling_freq", "samplingrate", "srate",
             "freq", "frequency", "fs_hz")
 
@@ -82,9 +85,21 @@ class Found:
 
     vars: list[Var]
     fs_hints: list[tuple[float, str]]
+    skipped: list[str] = field(default_factory=list)  # things seen but not read, e.g. "x.mat: struct 's'"
 
 
 # ---------------------------------------------------------------- per-format readers
+
+def _fs_hint(found: Found, value: Any, where: str) -> None:
+    """Record a sampling rate read from a file; 0, negative, NaN or inf is an error naming where it was."""
+    try:
+        fs = float(np.ravel(value)[0])
+    except (TypeError, ValueError, IndexError):
+        raise DataFormatError(f"{where}: sampling rate {value!r} is not a number") from None
+    if not (np.isfinite(fs) and fs > 0):
+        raise DataFormatError(f"{where}: sampling rate {fs!r} Hz is not a positive number")
+    found.fs_hints.append((fs, where))
+
 
 def _is_number(token: str) -> bool:
     try:
@@ -111,7 +126,7 @@ def _read_csv(path: Path, found: Found) -> None:
         if key in FS_NAMES:
             vals = pd.to_numeric(df[c], errors="coerce").dropna().unique()
             if len(vals) == 1:
-                found.fs_hints.append((float(vals[0]), f"{path.name}:{c}"))
+                _fs_hint(found, vals[0], f"{path}, column {c}")
             continue
         found.vars.append(Var(path, key, df[c].to_numpy()))
     rest = df.drop(columns=special)
@@ -154,7 +169,7 @@ def _read_npz(path: Path, found: Found) -> None:
 def _add_array(found: Found, path: Path, name: str, arr: np.ndarray) -> None:
     if name.lower().split("/")[-1] in FS_NAMES and np.size(arr) == 1 and np.issubdtype(np.asarray(arr).dtype,
                                                                                        np.number):
-        found.fs_hints.append((float(np.asarray(arr).ravel()[0]), f"{path.name}:{name}"))
+        _fs_hint(found, arr, f"{path}:{name}")
         return
     found.vars.append(Var(path, name, arr))
 
@@ -178,13 +193,16 @@ def _read_mat(path: Path, found: Found) -> None:
             found.vars.append(Var(path, k, np.char.strip(v.ravel().astype(str))))
         elif v.dtype.names is None:
             _add_array(found, path, k, v)
+        else:
+            found.skipped.append(f"{path.name}: MATLAB struct {k!r} with fields {list(v.dtype.names)} (structs are "
+                                 "not read: save the fields as separate variables)")
 
 
 def _read_hdf5(path: Path, found: Found, matlab: bool = False) -> None:
     with h5py.File(path, "r") as f:
         for key, val in f.attrs.items():
             if key.lower() in FS_NAMES:
-                found.fs_hints.append((float(np.ravel(val)[0]), f"{path.name} attribute {key}"))
+                _fs_hint(found, val, f"{path}, attribute {key}")
 
         def visit(name: str, obj: Any) -> None:
             if name.startswith("#"):  # MATLAB v7.3 internals (#refs#, #subsystem#)
@@ -202,7 +220,8 @@ def _read_hdf5(path: Path, found: Found, matlab: bool = False) -> None:
                 return
             for key, val in obj.attrs.items():
                 if key.lower() in FS_NAMES:
-                    found.fs_hints.append((float(np.ravel(val)[0]), f"{path.name}:{name} attribute {key}"))
+                    _fs_hint(found, val, f"{path}:{name}, attribute {key}")
+            _check_declared_size(path, name, obj)
             vlen = h5py.check_vlen_dtype(obj.dtype)
             if vlen is not None and np.dtype(vlen).kind in "fiu":
                 found.vars.append(Var(path, name, [np.asarray(r, dtype=np.float64) for r in obj[()]], ragged=True))
@@ -218,6 +237,20 @@ def _read_hdf5(path: Path, found: Found, matlab: bool = False) -> None:
                 _add_array(found, path, name, arr.T if matlab and arr.ndim == 2 else arr)
 
         f.visititems(visit)
+
+
+def _check_declared_size(path: Path, name: str, obj: h5py.Dataset) -> None:
+    """Refuse a dataset whose declared size is huge or not backed by stored bytes, before reading it."""
+    declared = int(obj.size) * obj.dtype.itemsize
+    stored = obj.id.get_storage_size()
+    if declared > MAX_DECLARED_BYTES:
+        raise DataFormatError(f"{path}: dataset {name!r} declares shape {obj.shape} ({declared / 2**30:.1f} GiB), more "
+                              f"than the {MAX_DECLARED_BYTES / 2**30:.0f} GiB this reader accepts")
+    compressed = bool(obj.compression) or bool(obj.id.get_create_plist().get_nfilters())
+    # Uncompressed data occupy their full size on disk; compressed data may shrink, but not a thousandfold.
+    if declared and (stored == 0 or (not compressed and stored < declared) or declared > 1000 * stored):
+        raise DataFormatError(f"{path}: dataset {name!r} declares shape {obj.shape} ({declared:,} bytes) but the file "
+                              f"stores {stored:,} bytes for it: unwritten or truncated data, refused")
 
 
 def _is_record_group(group: h5py.Group) -> bool:
@@ -237,14 +270,14 @@ def _read_json_hints(path: Path, found: Found) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
                 if k.lower() in FS_NAMES and isinstance(v, (int, float)) and not isinstance(v, bool):
-                    found.fs_hints.append((float(v), f"{path.name}:{k}"))
+                    _fs_hint(found, v, f"{path}:{k}")
                 elif isinstance(v, (dict, list)):
                     stack.append(v)
                 elif k == "description" and isinstance(v, str):
                     m = re.search(r"sampl\w*(?:\s+(?:rate|frequency))?\s*(?:of|at|:|=|is)?\s*(\d+(?:\.\d+)?)\s*hz",
                                   v, flags=re.IGNORECASE)
                     if m:
-                        found.fs_hints.append((float(m.group(1)), f"{path.name}: description"))
+                        _fs_hint(found, float(m.group(1)), f"{path}: description")
         elif isinstance(node, list):
             stack.extend(node)
 
@@ -290,18 +323,28 @@ class Parsed:
     files: dict[str, str]              # role -> file the piece came from
 
 
+def _rel(path: Path, folder: Path) -> str:
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:  # extracted from a zip into a temporary folder
+        return path.name
+
+
 def _listing(folder: Path, found: Found) -> str:
-    lines = [f"  {v.file.relative_to(folder)}: {v.describe()}" for v in found.vars]
+    lines = [f"  {_rel(v.file, folder)}: {v.describe()}" for v in found.vars]
+    lines += [f"  {s} (skipped)" for s in found.skipped]
     others = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() not in SUFFIXES]
     lines += [f"  {p.relative_to(folder)} (not a supported data file)" for p in others]
+    if not lines:
+        lines = ["  (nothing: the folder is empty)"]
     if len(lines) > 40:  # thousands of per-record files would drown the message
         lines = [*lines[:40], f"  ... and {len(lines) - 40} more"]
-    return "\n".join(lines) if lines else "  (no files)"
+    return "\n".join(lines)
 
 
 def _unknown_layout(folder: Path, found: Found, problem: str) -> DataFormatError:
     return DataFormatError(
-        f"{folder}: {problem}. Supported: CSV/NPY/NPZ/MAT/HDF5 holding a signal matrix (records as rows or columns) "
+        f"{folder}: {problem}. Expected: CSV/NPY/NPZ/MAT/HDF5 holding a signal matrix (records as rows or columns) "
         f"or variable-length records, and labels as a column or variable named one of {LABEL_NAMES[:6]}... "
         f"Found:\n{_listing(folder, found)}")
 
@@ -353,8 +396,12 @@ def _records(v: Var, n: int, label_var: Var) -> list[np.ndarray]:
     if arr.ndim != 2:
         raise DataFormatError(f"{v.file}: signals {v.name!r} have shape {arr.shape}; expected a 2-D matrix "
                               "(records x samples or samples x records) or variable-length records")
+    if arr.shape[0] == n == arr.shape[1]:
+        raise DataFormatError(f"{v.file}: signals {v.name!r} form a square {n} x {n} matrix with {n} labels, so it is "
+                              "impossible to tell records-as-rows from records-as-columns; store the records as "
+                              "rows of a non-square matrix or as variable-length records")
     if arr.shape[0] == n:
-        pass  # records as rows (also chosen when the matrix is square)
+        pass  # records as rows
     elif arr.shape[1] == n:
         arr = arr.T  # records as columns
     else:
@@ -383,7 +430,13 @@ def _ids(vs: list[Var], n: int, what: str) -> np.ndarray | None:
     if arr.size != n:
         raise DataFormatError(f"{vs[0].file}: {arr.size} {what} in {vs[0].name!r} but {n} labels; "
                               "the counts must match")
-    return np.char.strip(arr)
+    arr = np.char.strip(arr)
+    if what == "record ids":
+        ids, counts = np.unique(arr, return_counts=True)
+        if (counts > 1).any():
+            raise DataFormatError(f"{vs[0].file}: record ids in {vs[0].name!r} must be unique; "
+                                  f"{int((counts > 1).sum())} repeat, e.g. {ids[counts > 1][:5].tolist()}")
+    return arr
 
 
 def _resolve_part(folder: Path, found: Found, label_var: Var, label_vars: list[Var], split: str | None) -> Parsed:
@@ -421,8 +474,8 @@ def _resolve_part(folder: Path, found: Found, label_var: Var, label_vars: list[V
         rec_ids = _ids([v for v in found.vars if v.name == f"{sig_var.name}/record_id"], n, "record ids")
     return Parsed(signals=[x.astype(np.float32) for x in signals], labels=labels,
                   patient_ids=_ids(patients, n, "patient ids"), record_ids=rec_ids, fs_hints=found.fs_hints,
-                  files={"signals": f"{sig_var.file.relative_to(folder)}:{sig_var.name}",
-                         "labels": f"{label_var.file.relative_to(folder)}:{label_var.name}"})
+                  files={"signals": f"{_rel(sig_var.file, folder)}:{sig_var.name}",
+                         "labels": f"{_rel(label_var.file, folder)}:{label_var.name}"})
 
 
 def resolve(folder: Path, found: Found) -> Parsed:

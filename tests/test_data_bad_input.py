@@ -1,0 +1,165 @@
+"""Bad input the data layer refuses: each case gets one clear error naming the file and the problem.
+
+These were accepted (or hung, or raised bare exceptions) before the dataset contract: a sampling rate of 0 or NaN,
+duplicated record ids, an empty dataset, a square signal matrix, an HDF5 file declaring gigabytes it does not
+store, a MATLAB file holding only a struct, a non-UTF-8 reference file, a header pointing outside its folder, and a
+FIFO where a data file should be.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+
+import helpers.data
+from helpers.cli import EXIT_FORMAT, main
+from helpers.data import SignalDataset, zenodo_af
+from helpers.data.fetch import DataFormatError
+
+try:
+    from test_cinc2017 import make_set, write_record
+except ImportError:  # tests/ imported as a package
+    from tests.test_cinc2017 import make_set, write_record
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*no patient ids in the files:UserWarning")
+
+
+def cli_error(name: str, folder: Path, capsys) -> str:
+    """Run `data info NAME --path FOLDER`, expect the bad-data exit code, return the one error line."""
+    assert main(["data", "info", name, "--path", str(folder), "--json"]) == EXIT_FORMAT
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err and err.startswith("error: ")
+    return err
+
+
+# ---------------------------------------------------------------- sampling rates
+
+@pytest.mark.parametrize("fs", ["0", "nan", "-300", "inf"])
+def test_a_header_with_an_impossible_sampling_rate_names_the_file(tmp_path, fs, capsys):
+    make_set(tmp_path, "NA")
+    hea = tmp_path / "A00002.hea"
+    hea.write_bytes(hea.read_bytes().replace(b" 1 300 ", f" 1 {fs} ".encode(), 1))
+    err = cli_error("cinc2017", tmp_path, capsys)
+    assert "A00002.hea" in err and "sampling rate" in err
+
+
+@pytest.mark.parametrize("fs", [0.0, np.nan])
+def test_an_hdf5_sampling_rate_of_0_or_nan_names_the_file(tmp_path, fs):
+    with h5py.File(tmp_path / "ecg.h5", "w") as f:
+        f.attrs["fs"] = fs
+        f["signals"] = np.zeros((3, 50), np.float32) + np.arange(50)
+        f["labels"] = np.array([0, 1, 0])
+    with pytest.raises(DataFormatError, match=r"ecg\.h5.*attribute fs.*sampling rate"):
+        zenodo_af.read(tmp_path)
+
+
+def test_the_container_refuses_nan_and_zero_rates():
+    for fs in (float("nan"), 0, -1, float("inf"), "fast"):
+        with pytest.raises(ValueError, match="sampling rate"):
+            SignalDataset([np.zeros(10, np.float32)], [0], fs, ["s"], ["r"], ("a",), "real", "x")
+
+
+# ---------------------------------------------------------------- ids and emptiness
+
+def test_duplicated_record_ids_are_refused_naming_them(tmp_path):
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).normal(size=(6, 40)))
+    np.save(tmp_path / "y.npy", np.array([0, 1, 0, 1, 0, 1]))
+    np.save(tmp_path / "record_id.npy", np.array(["a", "a", "a", "b", "b", "c"]))
+    with pytest.raises(DataFormatError, match=r"record_id\.npy.*unique.*'a', 'b'"):
+        zenodo_af.read(tmp_path, fs=100)
+    with pytest.raises(ValueError, match="record ids must be unique"):
+        SignalDataset([np.zeros(5, np.float32)] * 2, [0, 0], 100, ["s", "s"], ["r", "r"], ("a",), "real", "x")
+
+
+def test_a_record_listed_twice_in_the_reference_is_refused(tmp_path, capsys):
+    make_set(tmp_path, "NA")
+    (tmp_path / "REFERENCE.csv").write_text("A00001,N\nA00002,A\nA00001,N\n")
+    assert "listed twice" in cli_error("cinc2017", tmp_path, capsys)
+
+
+def test_a_zero_byte_reference_file_is_an_empty_dataset_error(tmp_path, capsys):
+    make_set(tmp_path, "NA")
+    (tmp_path / "REFERENCE.csv").write_bytes(b"")
+    err = cli_error("cinc2017", tmp_path, capsys)
+    assert "REFERENCE.csv" in err and "lists no records" in err
+
+
+def test_zero_records_are_an_empty_dataset_error(tmp_path, capsys):
+    np.save(tmp_path / "X.npy", np.zeros((0, 40)))
+    np.save(tmp_path / "y.npy", np.zeros(0, dtype=np.int64))
+    err = cli_error("zenodo_af", tmp_path, capsys)
+    assert str(tmp_path) in err and ("no zenodo_af records" in err or "no signal" in err)
+
+
+# ---------------------------------------------------------------- shapes and declared sizes
+
+def test_a_square_signal_matrix_is_refused_as_ambiguous(tmp_path):
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).normal(size=(5, 5)))
+    np.save(tmp_path / "y.npy", np.array([0, 1, 0, 1, 0]))
+    with pytest.raises(DataFormatError, match=r"X\.npy.*square 5 x 5.*rows.*columns"):
+        zenodo_af.read(tmp_path, fs=100)
+
+
+def test_an_hdf5_file_declaring_gigabytes_it_does_not_store_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "ecg.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("signals", shape=(1000, 2 ** 19), dtype=np.float32)  # 2 GiB declared, nothing written
+        f["labels"] = np.zeros(1000, dtype=np.int64)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(DataFormatError, match=r"ecg\.h5.*'signals'.*stores 0 bytes"):
+        zenodo_af.read(tmp_path, fs=300)
+
+
+def test_a_mat_file_holding_only_a_struct_lists_the_struct(tmp_path):
+    scipy.io.savemat(tmp_path / "data.mat", {"s": {"x": np.zeros((3, 40)), "y": np.array([0, 1, 0])}})
+    with pytest.raises(DataFormatError) as err:
+        zenodo_af.read(tmp_path, fs=100)
+    assert "data.mat: MATLAB struct 's'" in str(err.value) and "(no files)" not in str(err.value)
+
+
+# ---------------------------------------------------------------- text and paths
+
+def test_a_non_utf8_reference_file_names_the_file(tmp_path, capsys):
+    make_set(tmp_path, "NA")
+    (tmp_path / "REFERENCE.csv").write_bytes("A00001,N\nA00002,\xc4\n".encode("latin-1"))
+    err = cli_error("cinc2017", tmp_path, capsys)
+    assert "REFERENCE.csv" in err and "UTF-8" in err
+
+
+def test_a_header_naming_a_file_outside_its_folder_is_refused(tmp_path, capsys):
+    write_record(tmp_path / "data", "A00001", np.arange(100))
+    (tmp_path / "data" / "REFERENCE.csv").write_text("A00001,N\n")
+    hea = tmp_path / "data" / "A00001.hea"
+    hea.write_bytes(hea.read_bytes().replace(b"A00001.mat 16", b"../../x.mat 16"))
+    err = cli_error("cinc2017", tmp_path / "data", capsys)
+    assert "A00001.hea" in err and "'../../x.mat'" in err and "plain file name" in err
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_where_a_mat_file_should_be_is_refused_without_hanging(tmp_path, capsys):
+    make_set(tmp_path, "NA")
+    (tmp_path / "A00002.mat").unlink()
+    os.mkfifo(tmp_path / "A00002.mat")
+    err = cli_error("cinc2017", tmp_path, capsys)
+    assert "A00002.mat" in err and "not a regular file" in err
+
+
+def test_nothing_is_written_while_refusing(tmp_path, capsys):
+    make_set(tmp_path, "NA")
+    (tmp_path / "REFERENCE.csv").write_bytes(b"")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    cli_error("cinc2017", tmp_path, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_the_real_cinc_files_in_a_read_only_folder_are_read_in_place():
+    # The records under ../shared are the real published files (read-only): skip on a fresh clone without them.
+    real = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "cinc2017"
+    if not real.is_dir():
+        pytest.skip("../shared/realdata/cinc2017 is not beside this checkout")
+    ds = helpers.data.load("cinc2017", real)
+    assert ds.source == "real" and len(ds) == 16 and ds.fs == 300.0
