@@ -38,17 +38,21 @@ class LocalServer:
     drip : dict of str to float, optional
         For these paths, announce the whole body but send one byte per this many seconds, until the client
         goes away: a per-read timeout never fires.
+    status : dict of str to int, optional
+        For these paths, answer this HTTP error status (e.g. 503) instead of the file.
     """
 
     def __init__(self, files: dict[str, bytes], *, range_support: bool = True,
                  truncate: dict[str, int] | None = None, fail_first: dict[str, int] | None = None,
-                 slow: dict[str, float] | None = None, drip: dict[str, float] | None = None) -> None:
+                 slow: dict[str, float] | None = None, drip: dict[str, float] | None = None,
+                 status: dict[str, int] | None = None) -> None:
         self.files = dict(files)
         self.range_support = range_support
         self.truncate = dict(truncate or {})
         self.fail_first = dict(fail_first or {})
         self.slow = dict(slow or {})
         self.drip = dict(drip or {})
+        self.status = dict(status or {})
         self.requests: list[str] = []
         self.ranges: list[str | None] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -67,8 +71,8 @@ class LocalServer:
                 owner.requests.append(self.path)
                 owner.ranges.append(self.headers.get("Range"))
                 body = owner.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
+                if body is None or self.path in owner.status:
+                    self.send_error(owner.status.get(self.path, 404))
                     return
                 start, status = 0, 200
                 rng = self.headers.get("Range")

@@ -117,6 +117,13 @@ def test_http_404_names_the_url_and_is_not_retried(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_server_error_is_retried_then_named(tmp_path):
+    with LocalServer({"/f.bin": BODY}, status={"/f.bin": 503}) as server, pytest.raises(DataUnavailableError) as err:
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False, retries=1)
+    assert str(err.value).startswith(f"Downloading f.bin from {server.url('/f.bin')} failed with HTTP 503")
+    assert server.requests == ["/f.bin", "/f.bin"] and list(tmp_path.iterdir()) == []
+
+
 def test_server_down_says_host_unreachable_and_how_to_proceed(tmp_path):
     url = closed_port_url("/f.bin")
     with pytest.raises(DataUnavailableError) as err:

@@ -127,11 +127,12 @@ def zenodo_record(doi: str, *, api_url: str = ZENODO_API, timeout: float = 30, d
                   dataset: str | None = None) -> dict[str, Any]:
     """The Zenodo records-API answer for a DOI (``10.5281/zenodo.N``) or record id: metadata and files.
 
-    Not pooch's ``DOIDownloader``/``ZenodoRepository``: they resolve the DOI through ``https://doi.org``, accept
-    only the host ``zenodo.org``, hard-code the API base and (new API) the download URL, and read the answer
-    without checking its status, so they cannot be pointed at a test server and an error page surfaces as a
-    ``KeyError``. Zenodo mints its DOIs as ``10.5281/zenodo.<record id>``, so the record id is read off the DOI
-    (no doi.org round trip) and the API base is a parameter; the per-file md5 then goes into pooch's registry.
+    Not pooch's ``DOIDownloader``/``ZenodoRepository`` (pooch 1.9): they resolve the DOI through a fixed
+    ``https://doi.org``, accept only the host ``zenodo.org``, take the API base from a class attribute and build
+    new-API download URLs on ``zenodo.org``, and parse the answer without checking its status, so they cannot be
+    pointed at a test server and an error page surfaces as a ``KeyError``. Zenodo mints its DOIs as
+    ``10.5281/zenodo.<record id>``, so the record id is read off the DOI (no doi.org round trip) and the API base
+    is a parameter; each file's md5 then goes into pooch's registry through :func:`fetch_files`.
 
     Parameters
     ----------
