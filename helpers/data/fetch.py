@@ -399,9 +399,9 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
             raise DataFormatError(f"{path}: a file is where this folder belongs; remove or rename it.")
         try:
             os.replace(tmp, path)
-        except OSError:
+        except OSError as err:
             if not path.is_dir():
-                raise
+                raise _os_error(err, path.parent) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
