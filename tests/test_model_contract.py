@@ -6,7 +6,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.models import MODELS, SignalModel, count_parameters, create_model, get_model_class, padding_mask_from_lengths
+from helpers.models import (
+    MODELS,
+    SignalModel,
+    count_parameters,
+    create_model,
+    get_model_class,
+    padding_mask_from_lengths,
+)
 
 # CPU-sized options per family (the defaults of the larger ones take seconds per forward on 2 cores); dropout off
 # so that two forward passes are comparable.

@@ -16,12 +16,14 @@ from helpers.train import (
     FocalLoss,
     History,
     TrainConfig,
+    aggregate_by_record,
     balanced_class_weights,
     evaluate,
     fit,
     load_checkpoint,
     make_loss,
     predict_proba,
+    predict_records,
     set_seed,
     warmup_cosine,
 )
@@ -266,5 +268,91 @@ def test_predict_proba_and_evaluate():
 
 
 def test_module_exports_the_contract_names():
-    for name in ("TrainConfig", "fit", "History", "predict_proba", "set_seed", "evaluate"):
+    for name in ("TrainConfig", "fit", "History", "predict_proba", "set_seed", "evaluate", "aggregate_by_record",
+                 "predict_records"):
         assert hasattr(train_mod, name)
+
+
+def test_num_threads_is_set_for_the_run_and_restored_afterwards(monkeypatch):
+    X, y = make_data(32)
+    before = torch.get_num_threads()
+    seen = []
+    model = tiny_model()
+    real_forward = model.forward
+    monkeypatch.setattr(model, "forward", lambda x, **kw: seen.append(torch.get_num_threads()) or real_forward(x))
+    fit(model, (X, y), None, quiet(epochs=1, num_threads=1))
+    assert set(seen) == {1} and torch.get_num_threads() == before
+    seen.clear()
+    fit(model, (X, y), None, quiet(epochs=1))  # None: torch's own setting, untouched
+    assert set(seen) == {before} and torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="num_threads must be None or an integer >= 1, got 0"):
+        fit(model, (X, y), None, quiet(epochs=1, num_threads=0))
+
+
+def test_num_threads_is_restored_when_training_fails():
+    X, y = make_data(32)
+    before = torch.get_num_threads()
+    with pytest.raises(ValueError, match="labels must be in"):
+        fit(tiny_model(), (X, y + 5), None, quiet(epochs=1, num_threads=1))
+    assert torch.get_num_threads() == before
+
+
+def test_progress_epoch_prints_one_plain_line_per_epoch_and_no_bars(capsys):
+    X, y = make_data(32)
+    h = fit(tiny_model(), (X, y), (X, y), TrainConfig(epochs=3, batch_size=16, progress="epoch"))
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert len(epoch_lines) == 3 and epoch_lines[0].startswith("epoch 1/3  train_loss ")
+    assert all("val_loss" in line and "val_roc_auc" in line and line.removesuffix("  (best)").endswith(" s")
+               for line in epoch_lines)
+    assert "\r" not in out and err == ""  # no tqdm bar anywhere
+    assert lines[0].startswith("fit CNN1D: 32 training examples (2 batches of 16)")
+    assert "keeping the best val_roc_auc (max)" in lines[0]  # the monitor as resolved, never "auto"
+    assert lines[-1] == repr(h) and len(lines) == 3 + 2
+
+
+def test_progress_false_is_silent_and_true_draws_bars(capsys):
+    X, y = make_data(32)
+    fit(tiny_model(), (X, y), None, quiet(epochs=1))
+    assert capsys.readouterr() == ("", "")
+    fit(tiny_model(), (X, y), None, TrainConfig(epochs=2, batch_size=16, progress=True))
+    out, err = capsys.readouterr()
+    assert "epochs" in err and "keeping the last epoch" in out + err
+    with pytest.raises(ValueError, match="progress must be True .* got 'bars'"):
+        fit(tiny_model(), (X, y), None, TrainConfig(epochs=1, progress="bars"))
+
+
+def test_aggregate_by_record_averages_the_windows_of_each_record_in_sorted_order():
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3], [0.0, 1.0]])
+    record_ids = np.array([7, 3, 7, 7, 5])  # record 5 has a single window
+    records, p = aggregate_by_record(proba, record_ids)
+    assert records.tolist() == [3, 5, 7]
+    np.testing.assert_allclose(p, [[0.2, 0.8], [0.0, 1.0], [2.0 / 3, 1.0 / 3]])
+    np.testing.assert_allclose(aggregate_by_record(proba, record_ids, how="max")[1], [[0.2, 0.8], [0, 1], [0.9, 0.6]])
+    np.testing.assert_allclose(aggregate_by_record(proba, record_ids, how="median")[1],
+                               [[0.2, 0.8], [0, 1], [0.7, 0.3]])
+    names, by_name = aggregate_by_record(proba, ["b", "a", "b", "b", "c"])  # string ids work too
+    assert names.tolist() == ["a", "b", "c"] and by_name.shape == (3, 2)
+
+
+def test_aggregate_by_record_refuses_mismatched_inputs_by_name():
+    proba = np.full((4, 2), 0.5)
+    with pytest.raises(ValueError, match=r"proba has 4 rows \(windows\) but record_ids has shape \(3,\)"):
+        aggregate_by_record(proba, [0, 0, 1])
+    with pytest.raises(ValueError, match=r"pass proba\[:, None\]"):
+        aggregate_by_record(proba[:, 1], [0, 0, 1, 1])
+    with pytest.raises(ValueError, match="how must be one of"):
+        aggregate_by_record(proba, [0, 0, 1, 1], how="vote")
+
+
+def test_predict_records_equals_window_probabilities_aggregated():
+    X, y = make_data(12)
+    model = tiny_model()
+    record_ids = np.repeat([4, 1, 9], 4)
+    records, p = predict_records(model, X, record_ids, batch_size=5)
+    assert records.tolist() == [1, 4, 9]
+    np.testing.assert_allclose(p, aggregate_by_record(predict_proba(model, X), record_ids)[1], rtol=1e-6)
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="X has 12 windows but record_ids has 11 entries"):
+        predict_records(model, X, record_ids[:-1])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 
-
 from .base import SignalModel, count_parameters, padding_mask_from_lengths
 from .cnn1d import CNN1D, CNN1DConfig
 

@@ -11,9 +11,16 @@ Import everything from here (``from helpers.train import fit, TrainConfig``). On
 """
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .evaluation import aggregate_by_record, classification_metrics, evaluate, predict_proba, predict_records
+from .config import TrainConfig, resolve_amp, set_seed
+from .evaluation import (
+           aggregate_by_record,
+           classification_metrics,
+           evaluate,
+           predict_proba,
+           predict_records,
+)
 from .history import History
-from .loop import TrainConfig, fit, resolve_amp, set_seed
+from .loop import fit
 from .losses import FocalLoss, balanced_class_weights, make_loss
 from .schedule import make_scheduler, warmup_cosine
 
