@@ -4,26 +4,43 @@ Registered in ``course/nbgrader_config.py``. Every class subclasses nbgrader's `
 or through an nbgrader preprocessor): nbconvert's plain ``Preprocessor`` is disabled by default, so nbgrader would
 skip it without a word.
 
-- :class:`ResilientExecute` (autograde, validate): a kernel that dies (a crash, ``os._exit``, out of memory) costs
-  the student the cells from there on, instead of aborting that student's autograde with no grades at all.
+- :class:`ResilientExecute` (autograde): runs the submission in a sandboxed kernel (``sandbox.py``), with the test
+  cells guarded (``kernel_guard.py``), a per-cell and a per-submission time limit, and a kernel that dies (a
+  crash, ``os._exit``, out of memory) or ignores the interrupt (killed) costing the student the cells from there
+  on, instead of aborting that student's autograde with no grades at all. Anything abnormal is recorded in the
+  submission's grading status (``grading_status.py``).
 - :class:`RestoreDeletedCells` (autograde): nbgrader's documented behaviour, restoring graded cells a student
   deleted (``OverwriteCells.add_missing_cells``), with the restored cell placed after the nearest surviving cell
   that precedes it in the source (nbgrader 0.9.6 raises ``KeyError`` when that neighbour is a read-only cell or
-  was deleted too).
+  was deleted too). Test cells are compared with what the student received (their hidden tests removed), so an
+  untouched cell verifies clean and an edited one is reported as edited.
 - :class:`HideHiddenTestResults` (feedback): in autograder test cells that contain hidden tests, outputs and
   tracebacks are replaced by a neutral message with the cell's points; nbgrader's ``ClearHiddenTests``, which runs
   after it, removes the hidden source.
+- :class:`MarkManualGrading` (feedback): answers that await a human say so instead of showing a score of zero.
+- :class:`ScrubHiddenTests` (feedback, last): no line of any hidden test survives anywhere in the feedback,
+  whatever printed it (a student's cell that prints ``In[]`` after a test cell ran, for instance).
 """
 from __future__ import annotations
 
+import html
+import os
 import re
+import signal
+import time
+from pathlib import Path
 from typing import Any
 
-from nbclient.exceptions import DeadKernelError
+import grading_status
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
-from traitlets import Unicode
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
+from sandbox import SandboxedKernelManager
+from traitlets import Float, List, Unicode
+
+GUARD_SOURCE = (Path(__file__).resolve().parent / "kernel_guard.py").read_text()
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -38,39 +55,176 @@ def _error_output(ename: str, evalue: str) -> NotebookNode:
 
 
 class ResilientExecute(Execute):
-    """nbgrader's ``Execute`` that survives a dead kernel.
+    """nbgrader's ``Execute`` for untrusted submissions.
 
-    A per-cell timeout interrupts the kernel and marks that cell as failed (nbgrader's ``Execute`` with
-    ``interrupt_on_timeout``). A cell whose kernel dies gets an error output, and every code cell after it is
-    marked "not run", so SaveAutoGrades gives those test cells zero and the batch moves on to the next student.
+    - The kernel runs in the sandbox (``kernel_manager_class`` = :class:`sandbox.SandboxedKernelManager`).
+    - Before the first cell, ``kernel_guard`` is installed in the kernel; before every autograder test cell it
+      resets what a submission could patch to make a test pass. A guard that does not answer is flagged.
+    - A per-cell timeout interrupts the kernel and marks that cell as failed; a kernel that ignores the interrupt
+      is killed. A per-submission limit caps the whole run. A dead or killed kernel, or an exhausted submission
+      limit, marks every later code cell "not run", so SaveAutoGrades gives those test cells zero and the batch
+      moves on to the next student. Each of these is recorded in the grading status.
+    - ``clear_output`` requests are ignored while a test cell runs (they could erase a failure).
     """
 
+    submission_timeout = Float(
+        600.0, help="Seconds for the whole submission (all cells); cells after it are marked not run.").tag(
+        config=True)
+    guarded_modules = List(
+        Unicode(), ["math", "numpy", "numpy.testing", "torch", "torch.nn", "sklearn.metrics"],
+        help="Modules whose attributes are restored before each test cell (see kernel_guard.py).").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
     def preprocess(self, nb, resources=None, km=None):
-        self._kernel_dead = False
+        self._kernel_dead = None   # None, or why later cells cannot run
+        self._guard = None         # None (not yet), True (installed), False (failed)
+        self._in_test_cell = False
+        self._deadline = time.monotonic() + self.submission_timeout
+        self._resources_for_status = resources
         return super().preprocess(nb, resources, km=km)
 
+    def _flag(self, message: str) -> None:
+        self.log.error("Submission did not grade normally: %s", message)
+        try:
+            grading_status.add_from_resources(self._resources_for_status, "abnormal", message)
+        except (KeyError, TypeError):  # run outside nbgrader's converters (no student): log only
+            pass
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        remaining = max(1, int(self._deadline - time.monotonic()))
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def _kernel_call(self, expression: str, timeout: float = 60) -> str | None:
+        """Evaluate one expression in the kernel through ``user_expressions`` (no cell, no history, no AST or
+        input transformers); the repr of its value, or None if it failed or did not answer in time."""
+        try:
+            msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression})
+            old, self.timeout = self.timeout, int(timeout)
+            try:
+                reply = self.wait_for_reply(msg_id)
+            finally:
+                self.timeout = old
+        except Exception as error:  # noqa: BLE001 (any failure here means the guard is not in place)
+            self.log.warning("Kernel call failed: %s", error)
+            return None
+        result = (reply or {}).get("content", {}).get("user_expressions", {}).get("r", {})
+        if result.get("status") != "ok":
+            return None
+        return result.get("data", {}).get("text/plain")
+
+    def _install_guard(self) -> None:
+        expression = (
+            "(lambda m: (exec(compile({src!r}, '_course_guard', 'exec'), m.__dict__),"
+            " __import__('sys').modules.__setitem__('_course_guard', m), m.install({mods!r}))[-1])"
+            "(__import__('types').ModuleType('_course_guard'))"
+        ).format(src=GUARD_SOURCE, mods=list(self.guarded_modules))
+        self._guard = self._kernel_call(expression, timeout=120) == "'installed'"
+        if not self._guard:
+            self._flag("the test-cell guard could not be installed in the kernel")
+
+    def _reset_guard(self, index: int) -> None:
+        if self._kernel_call("__import__('sys').modules['_course_guard'].reset()") != "'reset'":
+            self._flag(f"the test-cell guard did not answer before cell {index} (the submission tampered with "
+                       "the grading machinery?): review this submission by hand")
+
+    def _kill_kernel(self) -> None:
+        provisioner = getattr(self.km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except OSError:
+                process.kill()
+
     def preprocess_cell(self, cell, resources, index):
-        if getattr(self, "_kernel_dead", False):
+        if self._kernel_dead is None and time.monotonic() >= self._deadline and cell.cell_type == "code" \
+                and cell.source.strip():
+            self._kernel_dead = f"not run: the submission's time limit ({self.submission_timeout:g} s) was reached"
+            self._flag(f"submission time limit ({self.submission_timeout:g} s) reached before cell {index}")
+            self._kill_kernel()
+        if self._kernel_dead is not None:
             if cell.cell_type == "code" and cell.source.strip():
-                cell.outputs = [_error_output(KERNEL_DIED, "not run: the kernel died in an earlier cell")]
+                cell.outputs = [_error_output(KERNEL_DIED, self._kernel_dead)]
             return cell, self.resources
+        if cell.cell_type != "code" or not cell.source.strip():
+            return super().preprocess_cell(cell, resources, index)
+        if self._guard is None:
+            self._install_guard()
+        test_cell = utils.is_grade(cell) and not utils.is_solution(cell)
+        if test_cell and self._guard:
+            self._reset_guard(index)
+        self._in_test_cell = test_cell
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self._kernel_dead = True
-            self.log.error("Kernel died while running cell %d; the remaining cells are marked as not run", index)
+            self._kernel_dead = "not run: the kernel died in an earlier cell"
+            self._flag(f"the kernel died in cell {index} (a crash, os._exit, or the memory limit)")
             cell.outputs = list(cell.get("outputs", [])) + [
                 _error_output(KERNEL_DIED, "the kernel died while running this cell (crash or out of memory)")
             ]
             return cell, self.resources
+        except CellTimeoutError:
+            # the cell timed out and the kernel did not come back after the interrupt (SIGINT ignored or caught)
+            self._kernel_dead = "not run: the kernel was stopped in an earlier cell"
+            self._flag(f"cell {index} did not stop when interrupted after its time limit; the kernel was killed")
+            self._kill_kernel()
+            cell.outputs = list(cell.get("outputs", [])) + [_error_output(
+                "CellTimeoutError", "the cell ran past its time limit and ignored the interrupt; it was stopped")]
+            return cell, self.resources
+        finally:
+            self._in_test_cell = False
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        outputs = kwargs["cell"].get("outputs", [])
+        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in outputs):
+            self._flag(f"cell {kwargs['cell_index']} ran past its time limit and was interrupted")
+
+    def clear_output(self, outs, msg, cell_index):
+        if self._in_test_cell:
+            self.log.warning("Ignored a clear_output request from the kernel during test cell %d", cell_index)
+            return
+        super().clear_output(outs, msg, cell_index)
 
 
 class RestoreDeletedCells(OverwriteCells):
     """``OverwriteCells`` that puts deleted graded cells back where they were.
 
     Use with ``add_missing_cells = True``. Locked cells a student edited are restored from the gradebook by
-    ``OverwriteCells`` itself.
+    ``OverwriteCells`` itself. nbgrader compares a test cell's checksum with that of the *source* cell, hidden
+    tests included, so every untouched test cell with hidden tests looked edited; here a cell is compared with
+    what the student received (hidden tests removed): an untouched one is restored silently, an edited one is
+    logged and recorded in the grading status (and so in the grades export).
     """
+
+    def preprocess(self, nb, resources):
+        nbg = resources["nbgrader"]
+        grading_status.clear(grading_status.course_dir_from_db_url(nbg["db_url"]), nbg["assignment"],
+                             nbg["student"])
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is None:
+            return super().preprocess_cell(cell, resources, cell_index)
+        try:
+            source_cell = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
+        except MissingEntry:
+            return super().preprocess_cell(cell, resources, cell_index)
+        if source_cell.locked:
+            released = _released_source(source_cell.source)
+            if _same_code(cell.source, released) and cell.cell_type == source_cell.cell_type:
+                cell.source = source_cell.source  # as released: put the hidden tests back, nothing to report
+            else:
+                self.log.warning("Read-only cell %s was EDITED by the student; it is restored before grading",
+                                 grade_id)
+                grading_status.add_from_resources(
+                    resources, "edited", f"read-only cell {grade_id} was edited (restored before grading)")
+        return super().preprocess_cell(cell, resources, cell_index)
 
     def add_missing_grade_cells(self, nb, resources):
         source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
@@ -91,6 +245,8 @@ class RestoreDeletedCells(OverwriteCells):
             if grade_cell.name in where:
                 continue
             self.log.warning("Graded cell %s was deleted from the submission; restoring it", grade_cell.name)
+            grading_status.add_from_resources(
+                resources, "deleted", f"graded cell {grade_cell.name} was deleted (put back before grading)")
             new = self.missing_cell_transform(
                 source_by_id[grade_cell.name], grade_cell.max_score, is_solution=grade_cell.name in solution_ids
             )
@@ -177,6 +333,20 @@ class HideHiddenTestResults(NbGraderPreprocessor):
         return cell, resources
 
 
+def _released_source(source: str) -> str:
+    """A source cell as the release shows it: hidden-test regions removed (nbgrader's ClearHiddenTests)."""
+    cell = NotebookNode(cell_type="code", source=source, metadata={})
+    ClearHiddenTests()._remove_hidden_test_region(cell)
+    return cell.source
+
+
+def _same_code(a: str, b: str) -> bool:
+    """Equal up to trailing whitespace on lines and at the end (editors and LMS round trips change those)."""
+    def norm(text):
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return norm(a) == norm(b)
+
+
 def _hidden_line_numbers(source: str) -> set[int]:
     """1-based line numbers inside hidden-test regions, delimiters included."""
     inside, lines = False, set()
@@ -217,3 +387,122 @@ def _failing_cell_line(error: Any) -> int | None:
 def _one_line(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class MarkManualGrading(NbGraderPreprocessor):
+    """Mark the answers that await a human, so feedback says "awaiting manual grading" instead of a zero.
+
+    Runs in ``GenerateFeedback`` after ``GetGrades``; the course's feedback template
+    (``course/templates/course_feedback``) reads ``awaiting_manual`` on a cell and ``awaiting_manual_points`` in
+    the resources.
+    """
+
+    def preprocess(self, nb, resources):
+        nbg = resources["nbgrader"]
+        waiting = {}
+        with Gradebook(nbg["db_url"]) as gb:
+            try:
+                submitted = gb.find_submission_notebook(nbg["notebook"], nbg["assignment"], nbg["student"])
+            except MissingEntry:
+                return nb, resources
+            for grade in submitted.grades:
+                if grade.needs_manual_grade:
+                    waiting[grade.name] = float(grade.max_score)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade_id") in waiting:
+                meta["awaiting_manual"] = True
+        nbg["awaiting_manual_points"] = sum(waiting.values())
+        return nb, resources
+
+
+HIDDEN_REPLACEMENT = "[removed: this output contained hidden-test source]"
+
+
+def hidden_test_lines(sources: list[str], min_length: int = 8) -> list[str]:
+    """Whitespace-normalised lines of the hidden-test regions in ``sources`` that are not also visible lines
+    (a visible line may legitimately appear in feedback), longest first, plus the delimiters' own text."""
+    hidden, visible = set(), set()
+    for source in sources:
+        numbers = _hidden_line_numbers(source)
+        for number, line in enumerate(source.split("\n"), start=1):
+            text = " ".join(line.split())
+            (hidden if number in numbers else visible).add(text)
+    lines = {line for line in hidden - visible if len(line) >= min_length}
+    lines.update({BEGIN_HIDDEN, END_HIDDEN})
+    return sorted(lines, key=len, reverse=True)
+
+
+def _text_variants(text: str) -> list[str]:
+    """The ways a hidden line can show up in printed text: as is, inside a repr (escaped newlines and quotes),
+    or as HTML; each whitespace-normalised."""
+    variants = [text]
+    unescaped = text.replace("\\n", "\n").replace("\\t", "\t").replace("\\'", "'").replace('\\"', '"')
+    if unescaped != text:
+        variants.append(unescaped)
+    if "<" in text or "&" in text:
+        variants.append(html.unescape(re.sub(r"<[^>]+>", " ", text)))
+    variants += [_ANSI.sub("", v) for v in variants if "\x1b" in v]
+    return [" ".join(v.split()) for v in variants]
+
+
+def leaks(text: str, hidden: list[str]) -> list[str]:
+    """The hidden lines that ``text`` shows."""
+    variants = _text_variants(text)
+    return [line for line in hidden if any(line in v for v in variants)]
+
+
+def _output_text(output) -> str:
+    parts = [output.get("text", ""), output.get("ename", ""), output.get("evalue", "")]
+    parts += list(output.get("traceback", []))
+    for value in output.get("data", {}).values():
+        parts.append(value if isinstance(value, str) else "\n".join(value) if isinstance(value, list) else
+                     repr(value))
+    return "\n".join(str(p) for p in parts)
+
+
+class ScrubHiddenTests(NbGraderPreprocessor):
+    """The last feedback step: nothing of any hidden test of the assignment survives, whatever printed it.
+
+    Every output that shows a hidden-test line (printed, in a repr such as ``In[]``, as HTML, in a traceback) is
+    replaced by a one-line notice; a line of a cell's source that shows one is replaced too (e.g. a solution that
+    copied a hidden assertion). Hidden lines come from the gradebook's source cells of every notebook in the
+    assignment.
+    """
+
+    def preprocess(self, nb, resources):
+        nbg = resources["nbgrader"]
+        sources = []
+        with Gradebook(nbg["db_url"]) as gb:
+            for notebook in gb.find_assignment(nbg["assignment"]).notebooks:
+                sources += [c.source for c in notebook.source_cells]
+        self._hidden = hidden_test_lines(sources)
+        self._removed = 0
+        nb, resources = super().preprocess(nb, resources)
+        if self._removed:
+            self.log.warning("Feedback for %s: removed %d outputs or lines that showed hidden-test source",
+                             nbg["student"], self._removed)
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if leaks(cell.source, self._hidden):
+            kept = []
+            for line in cell.source.split("\n"):
+                if leaks(line, self._hidden):
+                    self._removed += 1
+                    line = "# " + HIDDEN_REPLACEMENT if cell.cell_type == "code" else HIDDEN_REPLACEMENT
+                kept.append(line)
+            cell.source = "\n".join(kept)
+            if leaks(cell.source, self._hidden):  # a hidden line spread over several lines
+                cell.source = HIDDEN_REPLACEMENT
+        if cell.cell_type == "code":
+            outputs = []
+            for output in cell.get("outputs", []):
+                if leaks(_output_text(output), self._hidden):
+                    self._removed += 1
+                    output = NotebookNode(output_type="stream", name="stdout", text=HIDDEN_REPLACEMENT + "\n")
+                outputs.append(output)
+            cell.outputs = outputs
+        for key in ("attachments",):
+            cell.pop(key, None)
+        return cell, resources

@@ -12,7 +12,16 @@ COURSE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(COURSE)
 
 sys.path.insert(0, COURSE)
-from grading_preprocessors import HideHiddenTestResults, ResilientExecute, RestoreDeletedCells  # noqa: E402
+from grading_export import CourseCsvExport  # noqa: E402
+from grading_preprocessors import (  # noqa: E402
+    HideHiddenTestResults,
+    MarkManualGrading,
+    ResilientExecute,
+    RestoreDeletedCells,
+    ScrubHiddenTests,
+)
+from sandbox import SandboxedKernelManager  # noqa: E402
+import nbgrader  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -47,16 +56,26 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE, "gradebook.db")
 c.Exchange.root = os.path.join(COURSE, "exchange")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache"]
 
-# Autograding runs the student's notebook. Each cell gets `timeout` seconds: a graded notebook in FAST mode runs
-# in about a minute in all, and the margin covers a busy machine (training alone took 3 min at load 10 on 2
-# cores). On timeout the kernel is interrupted and that cell is marked failed, so an infinite
-# loop costs that student the cell's points, not the batch. A dead kernel is handled by ResilientExecute.
-CELL_TIMEOUT_S = 300
+# Autograding runs untrusted code. ResilientExecute starts each submission's kernel in a sandbox
+# (course/sandbox.py: bubblewrap, a scratch copy of that one submission, no network, no repository, no home, no
+# data cache, an address-space limit, and the CI-sized run mode BIOSIGNAL_FAST=1 / BIOSIGNAL_DATA_SOURCE=synthetic
+# in its environment, whoever starts autograding: `make grade`, `nbgrader autograde` or the formgrader). Without
+# bwrap it refuses to grade unless BIOSIGNAL_GRADE_UNSANDBOXED=1. See the instructor guide.
+#
+# Time limits, from the measured FAST-mode times of af_cnn on 2 cores (a correct submission: whole notebook
+# 55-65 s idle, 110 s with the other core busy; slowest cell, training, 12 s idle / 30 s busy): a cell gets
+# CELL_TIMEOUT_S (4x the slowest cell on a busy machine; an infinite loop costs that cell and this much time), and
+# the whole submission SUBMISSION_TIMEOUT_S (about 3x a busy run); cells after that are marked "not run". A loop
+# that ignores the interrupt is killed.
+CELL_TIMEOUT_S = 120
+SUBMISSION_TIMEOUT_S = 360
+c.ResilientExecute.kernel_manager_class = SandboxedKernelManager
+c.ResilientExecute.submission_timeout = SUBMISSION_TIMEOUT_S
 c.Execute.timeout = CELL_TIMEOUT_S
 c.Execute.error_on_timeout = {
     "ename": "CellTimeoutError",
-    "evalue": f"the cell did not finish within {CELL_TIMEOUT_S} s (an infinite loop?) and was interrupted",
-    "traceback": [f"CellTimeoutError: the cell did not finish within {CELL_TIMEOUT_S} s and was interrupted"],
+    "evalue": "the cell did not finish within its time limit (an infinite loop?) and was interrupted",
+    "traceback": ["CellTimeoutError: the cell did not finish within its time limit and was interrupted"],
 }
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
@@ -84,16 +103,27 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Feedback: scores first (GetGrades), then hidden-test outputs replaced (HideHiddenTestResults), then the hidden
-# source removed (ClearHiddenTests). Order matters: HideHiddenTestResults finds the cells by their hidden region.
+# Feedback: scores first (GetGrades), answers awaiting a human marked (MarkManualGrading), hidden-test outputs
+# replaced (HideHiddenTestResults), hidden source removed (ClearHiddenTests), and last, whatever printed it, every
+# line of any hidden test scrubbed from sources and outputs (ScrubHiddenTests). Order matters:
+# HideHiddenTestResults finds the cells by their hidden region. The template says "awaiting manual grading".
 c.GenerateFeedback.preprocessors = [
     GetGrades,
+    MarkManualGrading,
     HideHiddenTestResults,
     ClearHiddenTests,
+    ScrubHiddenTests,
     CSSHTMLHeaderPreprocessor,
+]
+c.HTMLExporter.template_name = "course_feedback"
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(COURSE, "templates"),
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-c.CsvExportPlugin.to = os.path.join(ROOT, "build", "grades.csv")
+# grades.csv with the autograded points, the points awaiting manual grading and each submission's grading status
+c.ExportApp.plugin_class = CourseCsvExport
+c.CourseCsvExport.to = os.path.join(ROOT, "build", "grades.csv")

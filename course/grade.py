@@ -1,0 +1,240 @@
+"""``make grade``: autograde every submission in a sandbox, write feedback and grades.csv, report what went wrong.
+
+    python course/grade.py [--assignment ID ...] [--unsandboxed]
+
+The trusted side of grading. For each assignment with submissions under ``course/submitted/``:
+
+1. the assignment is registered in the gradebook from its source (``nbgrader generate_assignment`` into a
+   throwaway folder): ``assignments/`` is never deleted or rewritten by grading (``make release`` does that, and
+   only when asked);
+2. each submission is checked (a notebook that is not valid JSON / nbformat is flagged, not fatal) and
+   autograded on its own (``nbgrader autograde``; its kernel runs in the sandbox of ``sandbox.py``);
+3. feedback is generated and checked a last time for hidden-test text (a page that still shows any is withheld);
+4. ``build/grades.csv`` is exported (``grading_export.py``: autograded points, points awaiting manual grading,
+   status and notes).
+
+Every submission that did not grade normally is listed on stderr with its reason and in grades.csv. The exit
+status is non-zero only for faults of the machinery (nbgrader failing on a readable notebook, a missing sandbox,
+a feedback page that had to be withheld), never for what a submission did.
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COURSE = Path(__file__).resolve().parent
+ROOT = COURSE.parent
+sys.path.insert(0, str(COURSE))
+
+import grading_status  # noqa: E402
+import sandbox  # noqa: E402
+
+# nbgrader errors caused by what a submission contains (its notebook's metadata), not by the grader
+_SUBMISSION_FAULTS = ("nbgrader metadata", "MetadataValidator", "Notebook JSON is invalid", "duplicate",
+                      "Inconsistent checksums", "cell_type", "validation")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_api(course_dir: Path, **overrides):
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    for dotted, value in overrides.items():
+        section, name = dotted.split(".")
+        setattr(cfg[section], name, value)
+    return NbGraderAPI(config=cfg), cfg
+
+
+def register_assignment(course_dir: Path, assignment: str) -> list[str]:
+    """Put the assignment's source cells into the gradebook without touching ``assignments/``; returns problems."""
+    with tempfile.TemporaryDirectory(prefix="biosignal-release-") as tmp:
+        api, cfg = load_api(course_dir, **{"CourseDirectory.release_directory": f"{tmp}/release",
+                                           "CourseDirectory.source_with_tests_directory": f"{tmp}/with_tests"})
+        result = api.generate_assignment(assignment)
+        if not result["success"]:
+            return [f"could not register {assignment} from its source: {result.get('error')}\n"
+                    f"{result.get('log', '')[-2000:]}"]
+        root = Path(cfg.CourseDirectory.root)
+        fresh, committed = Path(tmp) / "release" / assignment, root / "assignments" / assignment
+        if committed.is_dir() and _differs(fresh, committed):
+            log(f"WARNING: assignments/{assignment}/ differs from what its source generates; grading uses the "
+                f"source's tests. Run `make release` (and commit) if the release is out of date.")
+    return []
+
+
+def _differs(a: Path, b: Path) -> bool:
+    import nbformat
+
+    names_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    names_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+    if names_a != names_b:
+        return True
+    for name in names_a:
+        if name.suffix == ".ipynb":
+            def norm(p):
+                return json.dumps(nbformat.read(p, as_version=4), sort_keys=True)
+            if norm(a / name) != norm(b / name):
+                return True
+        elif not filecmp.cmp(a / name, b / name, shallow=False):
+            return True
+    return False
+
+
+def readable(path: Path) -> str | None:
+    """None if nbgrader can read the notebook, else why not."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as error:  # noqa: BLE001 (any failure to read is the submission's)
+        return f"the notebook could not be read ({type(error).__name__}: {' '.join(str(error).split())[:200]})"
+    return None
+
+
+def grade_assignment(course_dir: Path, root: Path, assignment: str) -> tuple[list[str], dict]:
+    """Autograde and give feedback for every submission of one assignment; machinery faults and per-student rows."""
+    from nbgrader.api import Gradebook
+
+    api, cfg = load_api(course_dir)
+    faults = register_assignment(course_dir, assignment)
+    if faults:
+        return faults, {}
+    submitted = root / cfg.CourseDirectory.submitted_directory
+    students = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
+    rows = {}
+    graded = []
+    for student in students:
+        start = time.perf_counter()
+        grading_status.clear(course_dir, assignment, student)
+        notebooks = sorted((submitted / student / assignment).glob("*.ipynb"))
+        problem = next((f"{nb.name}: {why}" for nb in notebooks if (why := readable(nb))), None)
+        if not notebooks:
+            problem = "no notebook in the submission folder"
+        if problem:
+            grading_status.add(course_dir, assignment, student, "abnormal", problem + "; not graded")
+            with Gradebook(cfg.CourseDirectory.db_url) as gb:
+                gb.update_or_create_student(student)
+        else:
+            result = api.autograde(assignment, student, force=True)
+            if not result["success"]:
+                text = f"{result.get('error') or ''}\n{result.get('log') or ''}"
+                kind = "abnormal" if any(k in text for k in _SUBMISSION_FAULTS) else "machinery"
+                last = [line for line in text.strip().splitlines() if line.strip()][-1:] or ["unknown error"]
+                grading_status.add(course_dir, assignment, student, kind, f"autograde failed: {last[0][:300]}")
+                if kind == "machinery":
+                    faults.append(f"{assignment}/{student}: nbgrader autograde failed:\n{text[-3000:]}")
+            else:
+                graded.append(student)
+        rows[student] = round(time.perf_counter() - start, 1)
+    for student in graded:
+        result = api.generate_feedback(assignment, student, force=True)
+        if not result["success"]:
+            faults.append(f"{assignment}/{student}: feedback failed: {result.get('error')}")
+            grading_status.add(course_dir, assignment, student, "machinery", "feedback could not be generated")
+    faults += check_feedback(course_dir, root, cfg, assignment, graded)
+    return faults, rows
+
+
+def check_feedback(course_dir: Path, root: Path, cfg, assignment: str, students: list[str]) -> list[str]:
+    """Last line of defence: a feedback page that still shows a hidden-test line is withheld (and reported)."""
+    from grading_preprocessors import hidden_test_lines, leaks
+    from nbgrader.api import Gradebook
+
+    with Gradebook(cfg.CourseDirectory.db_url) as gb:
+        sources = [c.source for nb in gb.find_assignment(assignment).notebooks for c in nb.source_cells]
+    hidden = hidden_test_lines(sources)
+    faults = []
+    for student in students:
+        for page in (root / cfg.CourseDirectory.feedback_directory / student / assignment).glob("*.html"):
+            found = leaks(page.read_text(errors="replace"), hidden)
+            if found:
+                page.write_text("<p>Feedback withheld: ask your instructor.</p>\n")
+                grading_status.add(course_dir, assignment, student, "machinery",
+                                   f"feedback {page.name} withheld: it showed hidden-test text")
+                faults.append(f"{assignment}/{student}: feedback showed hidden-test text and was withheld")
+    return faults
+
+
+def export(course_dir: Path) -> Path:
+    from grading_export import CourseCsvExport
+    from nbgrader.api import Gradebook
+
+    _, cfg = load_api(course_dir)
+    exporter = CourseCsvExport(config=cfg)
+    Path(exporter.to).parent.mkdir(parents=True, exist_ok=True)
+    with Gradebook(cfg.CourseDirectory.db_url) as gb:
+        exporter.export(gb)
+    return Path(exporter.to)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
+    parser.add_argument("--course-dir", default=str(COURSE), help="folder holding nbgrader_config.py")
+    parser.add_argument("--unsandboxed", action="store_true",
+                        help=f"grade without the sandbox (same as {sandbox.UNSANDBOXED_ENV}=1): student code then "
+                             "runs with your permissions")
+    args = parser.parse_args(argv)
+    if args.unsandboxed:
+        os.environ[sandbox.UNSANDBOXED_ENV] = "1"
+    if sandbox.bwrap_path() is None and not sandbox.unsandboxed_allowed():
+        log("make grade: bubblewrap (bwrap) is not installed, so student code cannot be sandboxed; refusing to "
+            "grade.\n  Install it (Debian/Ubuntu: apt-get install bubblewrap), or grade inside a container (see "
+            "course/instructor_guide.md, 'Running untrusted code'),\n  or accept the risk explicitly: "
+            "make grade UNSANDBOXED=1")
+        return 2
+    if sandbox.unsandboxed_allowed():
+        log("WARNING: grading WITHOUT a sandbox: every submission's code runs with your permissions.")
+    course_dir = Path(args.course_dir).resolve()
+    _, cfg = load_api(course_dir)
+    root = Path(cfg.CourseDirectory.root)
+    submitted = root / cfg.CourseDirectory.submitted_directory
+    assignments = args.assignment or sorted({p.name for p in submitted.glob("*/*") if p.is_dir()})
+    faults, timings = [], {}
+    for assignment in assignments:
+        if not (root / cfg.CourseDirectory.source_directory / assignment).is_dir():
+            log(f"skipping {assignment}: submissions exist but solutions/{assignment}/ does not")
+            continue
+        log(f"== {assignment}")
+        found, rows = grade_assignment(course_dir, root, assignment)
+        faults += found
+        timings.update({f"{assignment}/{s}": t for s, t in rows.items()})
+    grades = export(course_dir)
+    import csv
+
+    with open(grades) as fh:
+        table = list(csv.DictReader(fh))
+    print(f"{'assignment':<12} {'student':<20} {'score':>11} {'manual':>7} {'seconds':>8}  status")
+    for row in table:
+        key = f"{row['assignment']}/{row['student_id']}"
+        print(f"{row['assignment']:<12} {row['student_id']:<20} {float(row['score']):>5.1f}/{float(row['max_score']):<5.1f}"
+              f" {float(row['awaiting_manual_grading'] or 0):>7.1f} {timings.get(key, ''):>8}  {row['status']}")
+    flagged = [r for r in table if r["status"].startswith("CHECK")]
+    for row in flagged:
+        log(f"CHECK {row['assignment']}/{row['student_id']}: {row['notes']}")
+    edited = [r for r in table if "edited" in r["notes"] or "deleted" in r["notes"]]
+    for row in edited:
+        if row not in flagged:
+            log(f"NOTE {row['assignment']}/{row['student_id']}: {row['notes']}")
+    print(f"scores: {grades}; feedback: {root / cfg.CourseDirectory.feedback_directory}/")
+    if faults:
+        log(f"{len(faults)} grading machinery fault(s):")
+        for fault in faults:
+            log("  " + fault.replace("\n", "\n    "))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Run a student's kernel in a sandbox: the autograder's kernel manager.
+
+Autograding executes untrusted code. nbgrader itself (sanitising, restoring cells, scoring, the gradebook,
+feedback) stays outside, trusted; only the Jupyter kernel that runs the student's cells is started inside
+bubblewrap (``bwrap``, Linux user namespaces). Inside, the kernel sees
+
+- a scratch copy of the one submission's folder (its working directory, writable, thrown away afterwards);
+- the operating system (``/usr``, ``/etc``), the Python installation and the ``helpers`` package, read-only;
+- an empty private ``/tmp``, home directory and data cache (``$BIOSIGNAL_DATA``), discarded at the end;
+
+and nothing else: not the repository (``solutions/``, ``course/gradebook.db``, other submissions), not the real
+``$HOME`` or data cache, no network (``--unshare-net``: the kernel talks to the grader through Unix sockets in the
+scratch folder). It gets a clean environment (CI-sized run mode, no inherited secrets), an address-space limit
+and a file-size limit; the per-cell and per-submission time limits are enforced by the grader
+(``grading_preprocessors.ResilientExecute``). See the instructor guide, "Running untrusted code".
+
+Without ``bwrap`` the kernel manager refuses to start a kernel unless ``BIOSIGNAL_GRADE_UNSANDBOXED=1`` is set
+(``make grade UNSANDBOXED=1``): the instructor must ask for unsandboxed grading explicitly.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, List, Unicode
+
+UNSANDBOXED_ENV = "BIOSIGNAL_GRADE_UNSANDBOXED"
+_TRUE = {"1", "true", "yes", "on"}
+
+# The run mode of every autograded kernel, whoever starts autograding (make grade, nbgrader autograde, the
+# formgrader): nbgrader cannot pass papermill parameters, and helpers.course.run_mode reads these.
+GRADING_ENV = {"BIOSIGNAL_FAST": "1", "BIOSIGNAL_DATA_SOURCE": "synthetic"}
+
+# Launches bwrap with SIGINT ignored: jupyter_client interrupts a kernel by signalling its process group, and
+# bwrap (the group leader outside) would die of it and take the kernel down. ipykernel installs its own SIGINT
+# handler while it runs a cell, so the kernel itself is still interrupted. Limits set here are inherited.
+_LAUNCHER = """\
+import os, resource, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+mem, fsize = int(sys.argv[1]), int(sys.argv[2])
+if mem > 0:
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+if fsize > 0:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+os.execvp(sys.argv[3], sys.argv[3:])
+"""
+
+
+def bwrap_path() -> str | None:
+    """The bubblewrap executable, or None when it is not installed."""
+    return shutil.which("bwrap")
+
+
+def unsandboxed_allowed() -> bool:
+    return os.environ.get(UNSANDBOXED_ENV, "").strip().lower() in _TRUE
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def _python_paths() -> list[Path]:
+    """What the kernel's Python needs to import the course's packages, read-only: the interpreter's installation
+    (which may live under $HOME, e.g. pyenv), the virtual environment, and the ``helpers`` package (an editable
+    install points into the repository, which is otherwise hidden)."""
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.executable).resolve().parent}
+    spec = importlib.util.find_spec("helpers")
+    if spec is not None and spec.submodule_search_locations:
+        paths.update(Path(p) for p in spec.submodule_search_locations)
+    return sorted(p.resolve() for p in paths if p.exists())
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """``AsyncKernelManager`` that starts the kernel inside bubblewrap on a scratch copy of its working folder."""
+
+    sandbox = Bool(True, help="Run the kernel in bwrap (False only for debugging; see UNSANDBOXED_ENV).").tag(
+        config=True)
+    memory_limit_mb = Integer(
+        8192, help="Address-space limit of the kernel (RLIMIT_AS), MiB; 0 for none. FAST-mode af_cnn peaks near "
+        "3.5 GiB of address space (torch and BLAS reserve far more than they use).").tag(config=True)
+    file_size_limit_mb = Integer(512, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB.").tag(config=True)
+    tmp_size_mb = Integer(1024, help="Size of the kernel's private /tmp (home and data cache live there), MiB.").tag(
+        config=True)
+    hidden_paths = List(Unicode(), help="Extra host paths the kernel must not see even if under a bound path.").tag(
+        config=True)
+
+    _scratch: str | None = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        use_sandbox = self.sandbox and not unsandboxed_allowed()
+        if use_sandbox and bwrap_path() is None:
+            raise SandboxUnavailable(
+                "bubblewrap (bwrap) is not installed, so the student's code cannot be sandboxed. Install it "
+                "(Debian/Ubuntu: apt-get install bubblewrap), grade in a container (see course/instructor_guide.md), "
+                f"or accept the risk explicitly with {UNSANDBOXED_ENV}=1 (make grade UNSANDBOXED=1).")
+        self._scratch = tempfile.mkdtemp(prefix="biosignal-grade-")
+        scratch = Path(self._scratch)
+        work, ipc, tmp = scratch / "work", scratch / "ipc", scratch / "tmp"
+        ipc.mkdir()
+        tmp.mkdir()
+        source = kw.get("cwd")
+        if source and Path(source).is_dir():
+            # only this submission's folder; notebooks from the grader's side are not needed by the kernel
+            shutil.copytree(source, work, symlinks=False, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        else:
+            work.mkdir()
+        if use_sandbox:
+            self.transport = "ipc"
+            self.ip = str(ipc / "kernel")
+        self.connection_file = str(ipc / "kernel.json")
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        home = "/tmp/home" if use_sandbox else str(tmp / "home")
+        kw["env"] = self._kernel_env(home, kw.get("env") or {})
+        kw["cwd"] = str(work)
+        # the kernel's own stdout/stderr (not the cells' outputs, which travel as messages) would otherwise land
+        # on the grader's terminal, where a submission could flood it
+        kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
+        if use_sandbox:
+            kernel_cmd = self._sandboxed(kernel_cmd, work, ipc)
+        else:
+            self.log.warning("Grading WITHOUT a sandbox (%s=1): the student's code runs with your permissions",
+                             UNSANDBOXED_ENV)
+        return kernel_cmd, kw
+
+    def _kernel_env(self, home: str, launch_env: dict) -> dict:
+        env = {
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": home,
+            "TMPDIR": "/tmp" if home.startswith("/tmp/") else str(Path(home).parent),
+            "LANG": "C.UTF-8",
+            "IPYTHONDIR": f"{home}/.ipython",
+            "MPLCONFIGDIR": f"{home}/.matplotlib",
+            "MPLBACKEND": "agg",
+            "BIOSIGNAL_DATA": f"{home}/biosignal-data",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": "1",
+            **GRADING_ENV,
+        }
+        env.update({k: v for k, v in launch_env.items() if k.startswith("JPY_")})
+        for d in ("IPYTHONDIR", "MPLCONFIGDIR", "BIOSIGNAL_DATA"):
+            if not env[d].startswith("/tmp/"):
+                Path(env[d]).mkdir(parents=True, exist_ok=True)
+        return env
+
+    def _sandboxed(self, kernel_cmd: list[str], work: Path, ipc: Path) -> list[str]:
+        # no --new-session: the grader interrupts the kernel by signalling bwrap's process group
+        args = [bwrap_path(), "--die-with-parent", "--unshare-all", "--cap-drop", "ALL"]
+        # jupyter_client's launcher sets JPY_PARENT_PID; seen from inside the pid namespace that pid is not the
+        # kernel's parent, and the kernel would exit at once. --die-with-parent does that job instead.
+        args += ["--unsetenv", "JPY_PARENT_PID"]
+        for top in ("/usr", "/etc", "/sys"):
+            if Path(top).is_dir():
+                args += ["--ro-bind", top, top]
+        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+            p = Path(top)
+            if p.is_symlink():
+                args += ["--symlink", os.readlink(top), top]
+            elif p.is_dir():
+                args += ["--ro-bind", top, top]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--size", str(self.tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+        for p in _python_paths():
+            args += ["--ro-bind", str(p), str(p)]
+        for p in self.hidden_paths:
+            if Path(p).exists():
+                args += ["--tmpfs", p]
+        args += ["--bind", str(work), str(work), "--bind", str(ipc), str(ipc), "--chdir", str(work)]
+        launcher = [sys.executable, "-c", _LAUNCHER, str(self.memory_limit_mb * 1024 * 1024),
+                    str(self.file_size_limit_mb * 1024 * 1024)]
+        return launcher + args + ["--"] + kernel_cmd
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._scratch and not restart:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
