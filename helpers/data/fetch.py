@@ -507,15 +507,3 @@ def _guess_dataset(dest: Path) -> str | None:
         return dest.resolve().relative_to(cache_root().resolve()).parts[0]
     return None
 
-
-_REPOSITORY_NAMES = {"physionet_registry", "fetch_physionet", "zenodo_record", "zenodo_files", "fetch_zenodo",
-                     "ZENODO_API"}
-
-
-def __getattr__(name: str) -> Any:
-    # The PhysioNet and Zenodo helpers live in helpers.data.repositories, which imports this module; resolving
-    # them lazily lets callers import them from here too without an import cycle.
-    if name in _REPOSITORY_NAMES:
-        from helpers.data import repositories
-        return getattr(repositories, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
