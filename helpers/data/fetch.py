@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import logging
 import os
 import re
 import shutil
@@ -210,7 +211,8 @@ def download(url: str, dest: Path | str, *, md5: str | None = None, sha256: str 
             dest.unlink()  # pooch trusts any existing file when there is no hash; a wrong size is stale
         store = pooch.create(path=dest.parent, base_url="", registry={dest.name: known},
                              urls={dest.name: url}, retry_if_failed=retries)
-        store.fetch(dest.name, downloader=_Downloader(timeout, deadline, size, progress, dest.name))
+        with _quiet_pooch():
+            store.fetch(dest.name, downloader=_Downloader(timeout, deadline, size, progress, dest.name))
     return dest
 
 
@@ -237,6 +239,19 @@ def fetch_files(files: Sequence[RemoteFile], dest_dir: Path | str, *, progress: 
     _mkdir(dest_dir)
     return [download(f.url, dest_dir / f.name, md5=f.md5, sha256=f.sha256, size=f.size, timeout=timeout,
                      deadline=deadline, retries=retries, progress=progress, dataset=dataset) for f in files]
+
+
+@contextlib.contextmanager
+def _quiet_pooch() -> Iterator[None]:
+    # pooch logs a line per file at INFO ("Downloading file ... to ..."): 144 lines for MIT-BIH. Our progress bar and
+    # errors say what matters; pooch's warnings (retries) still show.
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class _Downloader:
