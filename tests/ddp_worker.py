@@ -32,8 +32,7 @@ from torch.optim.optimizer import (
 )
 
 from helpers.models import CNN1D
-from helpers.train import TrainConfig, evaluate, fit, set_seed
-from helpers.train import loop
+from helpers.train import TrainConfig, evaluate, fit, loop, set_seed
 
 N_TRAIN, N_VAL, LENGTH = 70, 20, 64
 

@@ -77,7 +77,7 @@ def test_early_stopping_stops_and_restores_the_best_weights():
 def test_patience_running_out_on_the_last_epoch_is_not_an_early_stop():
     X, y = make_data(64)
     # No later epoch can beat epoch 1 by min_delta=10, so patience 3 runs out at epoch 4.
-    cfg = dict(lr=1e-3, monitor="val_loss", min_delta=10.0, early_stopping_patience=3)
+    cfg = {"lr": 1e-3, "monitor": "val_loss", "min_delta": 10.0, "early_stopping_patience": 3}
     last = fit(tiny_model(), (X, y), (X, y), quiet(epochs=4, **cfg))
     assert len(last["epoch"]) == 4 and last.best_epoch == 1 and not last.stopped_early
     early = fit(tiny_model(), (X, y), (X, y), quiet(epochs=10, **cfg))
@@ -347,7 +347,7 @@ def test_aggregate_by_record_refuses_mismatched_inputs_by_name():
 
 
 def test_predict_records_equals_window_probabilities_aggregated():
-    X, y = make_data(12)
+    X, _ = make_data(12)
     model = tiny_model()
     record_ids = np.repeat([4, 1, 9], 4)
     records, p = predict_records(model, X, record_ids, batch_size=5)

@@ -144,6 +144,11 @@ class SignalModel(nn.Module):
         if padding_mask is not None:
             self._check_padding_mask(x, padding_mask)
 
+    @staticmethod
+    def keep_mask(x: torch.Tensor, padding_mask: torch.Tensor | None) -> torch.Tensor | None:
+        """The blocks' internal form of ``padding_mask``: ``keep`` (B, 1, T) bool on x's device, True at signal."""
+        return None if padding_mask is None else ~padding_mask.to(x.device)[:, None, :]
+
     def _parameter_dtype(self) -> torch.dtype:
         for p in self.parameters():
             return p.dtype

@@ -84,7 +84,7 @@ class CNN1D(SignalModel):
 
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x, padding_mask)
-        keep = None if padding_mask is None else ~padding_mask[:, None, :]  # (B, 1, T), True at signal
+        keep = self.keep_mask(x, padding_mask)  # (B, 1, T) bool, True at signal; None: nothing padded
         for block in self.blocks:  # each: (B, C_in, T) -> (B, C_out, T // pool_size)
             x = zero_padding(x, keep)
             if self.grad_checkpointing and self.training:

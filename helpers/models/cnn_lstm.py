@@ -85,7 +85,7 @@ class CNNLSTM(SignalModel):
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, C_in, T) float, padding_mask (B, T) bool (True = padding) -> logits (B, n_outputs)."""
         self.check_input(x, padding_mask)
-        keep = None if padding_mask is None else ~padding_mask[:, None, :]  # (B, 1, T), True at signal
+        keep = self.keep_mask(x, padding_mask)  # (B, 1, T) bool, True at signal; None: nothing padded
         x = zero_padding(x, keep)
         for block in self.frontend:
             if self.grad_checkpointing and self.training:

@@ -22,9 +22,9 @@ def mish_exp(x: torch.Tensor) -> torch.Tensor:
     """Mish computed with one exponential: x * n (n + 2) / (n (n + 2) + 2), n = e^x. Same shape and dtype as x.
 
     Equal to x * tanh(softplus(x)) (substitute softplus = log(1 + n) into tanh). Why: Inductor computes torch's mish
-    as tanh(log1p(exp(x))), two long libdevice routines per element, forward and again backward, which made the
-    backbone's fused BatchNorm-Mish kernels arithmetic-bound rather than memory-bound on an H200. n is computed
-    from min(x, 20): above that, the ratio is 1 to within float32 rounding and e^x would overflow beyond 88.
+    as tanh(log1p(exp(x))), two long libdevice routines per element, forward and again backward, enough to make
+    fused BatchNorm-Mish kernels compute-bound on a GPU (measured: benchmarks/README.md). n is computed from
+    min(x, 20): above that, the ratio is 1 to within float32 rounding and e^x would overflow beyond 88.
     """
     xf = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x  # at least float32 inside
     n = torch.exp(xf.clamp(max=20.0))

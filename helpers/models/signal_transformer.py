@@ -272,7 +272,8 @@ class SignalTransformer(SignalModel):
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, C_in, T) float, padding_mask (B, T) bool (True = padding) -> logits (B, n_outputs)."""
         self.check_input(x, padding_mask)
-        keep_f = None if padding_mask is None else (~padding_mask)[:, None, :].to(x.dtype)  # (B, 1, T), 1 at signal
+        keep = self.keep_mask(x, padding_mask)  # (B, 1, T) bool, True at signal; None: nothing padded
+        keep_f = None if keep is None else keep.to(x.dtype)  # 1.0 at signal, 0.0 at padding
         h, keep_f = self.backbone(x, keep_f)  # (B, 256, T/8)
         keep = None if keep_f is None else keep_f[:, 0, :].bool()  # (B, T/8)
         h = self.to_tokens(h.transpose(1, 2))  # (B, T/8, d_model); contiguous when the backbone is channels last
