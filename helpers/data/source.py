@@ -325,6 +325,9 @@ def info(name: str, path: Path | str | None = None, *, source: str = "auto", roo
     summary["load_seconds"] = round(time.perf_counter() - start, 3)
     summary["path"] = str(ds.metadata.get("path", ""))
     summary["licence"] = ds.metadata.get("licence", "")
+    extra = getattr(_module(name), "summarise", None)  # optional: what only this dataset can count
+    if extra is not None:
+        summary.update(extra(ds))
     return summary
 
 
