@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import wfdb
 
-import helpers.data
 from helpers.data import mitbih
 from helpers.data.fetch import ChecksumError, DataFormatError
 

@@ -160,7 +160,7 @@ def _read_signal(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float,
         record = wfdb.rdrecord(str(hea.with_suffix("")))
     except DataFormatError:
         raise
-    except Exception as err:  # wfdb raises ValueError, IndexError, OSError ... on malformed or truncated files
+    except Exception as err:  # noqa: BLE001 - wfdb raises ValueError, IndexError, OSError ... on bad files
         raise DataFormatError(f"{hea}: cannot read record {name} with wfdb ({type(err).__name__}: {err})") from None
     fs = float(record.fs)
     if not (math.isfinite(fs) and fs > 0):
