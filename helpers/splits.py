@@ -16,8 +16,17 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import LeaveOneGroupOut, ShuffleSplit, StratifiedGroupKFold, StratifiedShuffleSplit
 
-__all__ = ["SplitIndices", "LeakageError", "train_val_test_split", "patient_kfold", "leave_one_subject_out",
-           "check_no_leakage", "class_ratios", "describe_split"]
+__all__ = ["DS1_RECORDS", "DS2_RECORDS", "PACED_RECORDS", "LeakageError", "SplitIndices", "check_no_leakage",
+           "class_ratios", "de_chazal_split", "describe_split", "leave_one_subject_out", "patient_kfold",
+           "train_val_test_split"]
+
+# The inter-patient split of MIT-BIH used since de Chazal, O'Dwyer and Reilly (IEEE TBME 51(7), 2004): 22 records
+# to train (DS1), 22 others to test (DS2), chosen so that both hold every beat type; the paced records are left out.
+DS1_RECORDS = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201", "203",
+               "205", "207", "208", "209", "215", "220", "223", "230")
+DS2_RECORDS = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213", "214",
+               "219", "221", "222", "228", "231", "232", "233", "234")
+PACED_RECORDS = ("102", "104", "107", "217")
 
 # Resolution of grouped splits: test and validation sets are unions of 1/20 = 5 % folds.
 _N_FOLDS = 20
@@ -202,12 +211,13 @@ def check_no_leakage(groups, *index_sets, names: Sequence[str] | None = None) ->
     g = np.asarray(groups).astype(str)
     if len(index_sets) < 2:
         raise ValueError(f"check_no_leakage needs at least two index sets, got {len(index_sets)}")
+    index_sets = tuple(_positions(ix, len(g), k) for k, ix in enumerate(index_sets))
     if names is None:
         names = ("train", "val", "test")[:len(index_sets)] if len(index_sets) <= 3 else \
             [f"set{i}" for i in range(len(index_sets))]
     if len(names) != len(index_sets):
         raise ValueError(f"got {len(names)} names for {len(index_sets)} index sets")
-    subjects = [set(g[np.asarray(ix, dtype=np.int64)].tolist()) for ix in index_sets]
+    subjects = [set(g[ix].tolist()) for ix in index_sets]
     problems = []
     for i in range(len(subjects)):
         for j in range(i + 1, len(subjects)):
@@ -219,6 +229,50 @@ def check_no_leakage(groups, *index_sets, names: Sequence[str] | None = None) ->
     if problems:
         raise LeakageError("subject leakage between sets: " + "; ".join(problems))
     return True
+
+
+def _positions(ix, n: int, k: int) -> np.ndarray:
+    """Integer positions from an index array or a boolean mask of length ``n``; anything else is refused.
+
+    A boolean mask read as integers would be positions 0 and 1: a correct split would look leaky and a leaky one
+    would name the wrong subjects, so masks are converted explicitly.
+    """
+    a = np.asarray(ix)
+    if a.dtype == bool:
+        if a.shape != (n,):
+            raise ValueError(f"index set {k} is a boolean mask of shape {a.shape}, but there are {n} groups: a mask "
+                             "needs one True/False per item")
+        return np.flatnonzero(a)
+    if a.size == 0:
+        return a.astype(np.int64).reshape(0)
+    if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"index set {k} must be integer positions or a boolean mask of length {n}, got dtype "
+                         f"{a.dtype} and shape {a.shape}")
+    if a.min() < -n or a.max() >= n:
+        raise ValueError(f"index set {k} holds positions up to {a.max()} but there are only {n} groups")
+    return a.astype(np.int64)
+
+
+def de_chazal_split(record_ids, *, exclude_paced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The inter-patient MIT-BIH split: items of DS1 records to train, items of DS2 records to test.
+
+    Parameters
+    ----------
+    record_ids : array_like of str, shape (n,)
+        The MIT-BIH record each item (beat, window or record) comes from.
+    exclude_paced : bool
+        Leave the paced records (102, 104, 107, 217) out, as the convention does. They are in neither DS1 nor DS2,
+        so with ``False`` they go to the training side (their beats are then mostly class Q).
+
+    Returns
+    -------
+    train, test : np.ndarray
+        int64 positions (sorted). Records in neither list (and not paced) are left out of both.
+    """
+    r = np.asarray(record_ids).astype(str)
+    train_records = DS1_RECORDS if exclude_paced else DS1_RECORDS + PACED_RECORDS
+    train, test = np.flatnonzero(np.isin(r, train_records)), np.flatnonzero(np.isin(r, DS2_RECORDS))
+    return train, test
 
 
 def class_ratios(labels, index=None) -> dict[int, float]:

@@ -153,3 +153,37 @@ def test_class_ratios_and_describe_split_summarise_sets():
     table = describe_split(y, ["a", "a", "b", "c"], ([0, 1], [], [2, 3]), class_names=("normal", "af"))
     assert table.loc["train", "subjects"] == 1 and table.loc["test", "frac_af"] == 0.5
     assert table.loc["val", "items"] == 0
+
+
+def test_check_no_leakage_reads_boolean_masks_as_masks():
+    # 50 patients, two records each: a patient-wise split given as masks must pass, a leaky one must name the
+    # patients actually shared (read as 0/1 positions, masks would flag one false patient, or miss 47 real ones).
+    g = np.repeat([f"p{i:02d}" for i in range(50)], 2)
+    test = np.isin(g, [f"p{i:02d}" for i in range(40, 50)])
+    assert check_no_leakage(g, ~test, test, names=["train", "test"])
+    leaky = np.zeros(100, dtype=bool)
+    leaky[1::2] = True  # one record of every patient in test, the other in train
+    with pytest.raises(LeakageError, match="share 50 subject"):
+        check_no_leakage(g, ~leaky, leaky, names=["train", "test"])
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.array([True, False]), "boolean mask of shape"),
+    (np.array([0.0, 1.0]), "integer positions or a boolean mask"),
+    (np.array([0, 7]), "only 4 groups"),
+])
+def test_check_no_leakage_refuses_what_is_neither_positions_nor_a_mask(bad, message):
+    with pytest.raises(ValueError, match=message):
+        check_no_leakage(["a", "a", "b", "b"], [0, 1], bad)
+
+
+def test_de_chazal_split_keeps_ds1_and_ds2_apart_and_leaves_paced_records_out():
+    from helpers.splits import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS, de_chazal_split
+
+    assert len(DS1_RECORDS) == len(DS2_RECORDS) == 22 and not set(DS1_RECORDS) & set(DS2_RECORDS)
+    records = np.array(["101", "100", "102", "101", "234", "999"])
+    train, test = de_chazal_split(records)
+    assert train.tolist() == [0, 3] and test.tolist() == [1, 4]
+    assert check_no_leakage(records, train, test, names=["DS1", "DS2"])
+    with_paced, _ = de_chazal_split(records, exclude_paced=False)
+    assert with_paced.tolist() == [0, 2, 3] and set(PACED_RECORDS).isdisjoint(DS1_RECORDS + DS2_RECORDS)
