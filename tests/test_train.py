@@ -356,3 +356,49 @@ def test_predict_records_equals_window_probabilities_aggregated():
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-6)
     with pytest.raises(ValueError, match="X has 12 windows but record_ids has 11 entries"):
         predict_records(model, X, record_ids[:-1])
+
+
+class Recorder:
+    """A callback that writes down every call it receives."""
+
+    def __init__(self, fail_at_epoch=None):
+        self.calls, self.fail_at_epoch = [], fail_at_epoch
+
+    def on_fit_start(self, config, model):
+        self.calls.append(("start", config, model))
+
+    def on_epoch_end(self, epoch, metrics):
+        self.calls.append(("epoch", epoch, metrics))
+        if epoch == self.fail_at_epoch:
+            raise ConnectionError("tracking server went away")
+
+    def on_fit_end(self, history):
+        self.calls.append(("end", history))
+
+
+def test_callbacks_see_the_start_every_epoch_row_and_the_history():
+    X, y = make_data(32)
+    model, rec = tiny_model(), Recorder()
+    cfg = quiet(epochs=3, callbacks=[rec, object()])  # an object without the methods is skipped
+    h = fit(model, (X, y), (X, y), cfg)
+    assert [c[0] for c in rec.calls] == ["start", "epoch", "epoch", "epoch", "end"]
+    assert rec.calls[0][1] is cfg and rec.calls[0][2] is model
+    for i, (_, epoch, metrics) in enumerate(rec.calls[1:4]):
+        assert epoch == i + 1
+        assert {"train_loss", "val_loss", "val_accuracy", "val_macro_f1", "lr", "time_s"} <= set(metrics)
+        assert metrics == {k: v[i] for k, v in h.items()}  # the epoch's History row
+    assert rec.calls[-1][1] is h
+
+
+def test_a_failing_callback_stops_training_with_its_own_error():
+    X, y = make_data(32)
+    rec = Recorder(fail_at_epoch=2)
+    with pytest.raises(ConnectionError, match="tracking server went away"):
+        fit(tiny_model(), (X, y), None, quiet(epochs=5, callbacks=[rec]))
+    assert [c[0] for c in rec.calls] == ["start", "epoch", "epoch"]  # no third epoch, no on_fit_end
+
+
+def test_callbacks_must_be_a_list():
+    X, y = make_data(16)
+    with pytest.raises(ValueError, match="callbacks must be a list or tuple.*got Recorder"):
+        fit(tiny_model(), (X, y), None, quiet(epochs=1, callbacks=Recorder()))

@@ -52,6 +52,10 @@ class TrainConfig:
     # CPU threads for the run (torch.set_num_threads), restored afterwards; None leaves torch's setting. On a
     # shared machine fewer threads can be faster: on 2 busy cores, 1 thread took 0.34 s per batch, 2 took 1.25 s.
     num_threads: int | None = None
+    # Objects told about the run (rank 0 only), each method optional: on_fit_start(config, model),
+    # on_epoch_end(epoch, metrics) with the 1-based epoch and that epoch's History row, on_fit_end(history).
+    # A callback that raises stops training with its error (e.g. an experiment tracker that lost its server).
+    callbacks: Sequence[object] = ()
 
 
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -96,6 +100,9 @@ def check_config(cfg: TrainConfig) -> None:
               (cfg.augment is None or callable(cfg.augment), "augment must be callable"),
               (cfg.num_threads is None or (isinstance(cfg.num_threads, int) and cfg.num_threads >= 1),
                f"num_threads must be None or an integer >= 1, got {cfg.num_threads!r}"),
+              (isinstance(cfg.callbacks, (list, tuple)),
+               f"callbacks must be a list or tuple of callback objects, got {type(cfg.callbacks).__name__}; "
+               "wrap a single one: callbacks=[cb]"),
               (any(cfg.progress is m or (isinstance(m, str) and cfg.progress == m) for m in PROGRESS_MODES),
                f"progress must be True (tqdm bars), 'epoch' (one line per epoch) or False, got {cfg.progress!r}")]
     for ok, message in checks:

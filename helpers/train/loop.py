@@ -77,6 +77,7 @@ def fit(model: nn.Module, train, val=None, config: TrainConfig | None = None) ->
 def _fit(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -> History:
     run = _setup(model, train, val, cfg, ctx)
     try:
+        _notify(run, "on_fit_start", cfg, model)
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
             metrics = {"epoch": epoch + 1, **_train_one_epoch(run, epoch)}
@@ -87,12 +88,36 @@ def _fit(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -> 
             run.history.append(**metrics)
             improved = _keep_if_best(run, metrics)
             run.progress.epoch_done(metrics, improved)
+            _notify(run, "on_epoch_end", int(metrics["epoch"]), dict(metrics))
             if _out_of_patience(run, improved, epoch):
                 break
         _finish(run)
+        _notify(run, "on_fit_end", run.history)
     finally:
         run.progress.close()
     return run.history
+
+
+def _notify(run: _Run, event: str, *args) -> None:
+    """Call ``event`` on every callback that has it, on rank 0 only; an error there stops every rank.
+
+    Under DDP the other ranks learn of rank 0's error through one broadcast: raising on rank 0 alone would leave
+    them waiting in the next collective forever.
+    """
+    error = None
+    if run.ctx.is_main:
+        try:
+            for callback in run.cfg.callbacks:
+                method = getattr(callback, event, None)
+                if method is not None:
+                    method(*args)
+        except Exception as err:  # noqa: BLE001 - re-raised below, on rank 0 as itself
+            error = err
+    message = D.broadcast_object(None if error is None else f"{type(error).__name__}: {error}", run.ctx)
+    if error is not None:
+        raise error
+    if message is not None:
+        raise RuntimeError(f"a callback on rank 0 failed in {event}: {message}")
 
 
 @dataclass
