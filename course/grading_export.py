@@ -26,7 +26,7 @@ COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "fir
 class CourseCsvExport(CsvExportPlugin):
     def export(self, gradebook: Gradebook) -> None:
         dest = self.to or "grades.csv"
-        course_dir = grading_status.course_dir_from_db_url(gradebook.db_url)
+        course_dir = grading_status.course_dir_from_db_url(str(gradebook.engine.url))
         students = [str(s) for s in self.student]
         assignments = [str(a) for a in self.assignment]
         self.log.info("Exporting grades to %s", dest)

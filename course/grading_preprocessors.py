@@ -38,6 +38,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from sandbox import SandboxedKernelManager
+from nbconvert.exporters import HTMLExporter
 from traitlets import Float, List, Unicode
 
 GUARD_SOURCE = (Path(__file__).resolve().parent / "kernel_guard.py").read_text()
@@ -170,7 +171,7 @@ class ResilientExecute(Execute):
         except CellTimeoutError:
             # the cell timed out and the kernel did not come back after the interrupt (SIGINT ignored or caught)
             self._kernel_dead = "not run: the kernel was stopped in an earlier cell"
-            self._flag(f"cell {index} did not stop when interrupted after its time limit; the kernel was killed")
+            self._flag(f"cell {index} ran past its time limit and ignored the interrupt; the kernel was killed")
             self._kill_kernel()
             cell.outputs = list(cell.get("outputs", [])) + [_error_output(
                 "CellTimeoutError", "the cell ran past its time limit and ignored the interrupt; it was stopped")]
@@ -506,3 +507,9 @@ class ScrubHiddenTests(NbGraderPreprocessor):
         for key in ("attachments",):
             cell.pop(key, None)
         return cell, resources
+
+
+class CourseFeedbackExporter(HTMLExporter):
+    """The feedback exporter, so the course's template is used: nbgrader's ``GenerateFeedback`` overwrites the
+    ``HTMLExporter`` section of the configuration with its own template unless it is set before it starts, which
+    the API does not guarantee. Configure ``CourseFeedbackExporter`` (a subclass section wins over its parent's)."""

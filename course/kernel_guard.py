@@ -61,26 +61,25 @@ def install(modules):
     return "installed"
 
 
-def _restore_dict(target, saved, setter, deleter):
-    current = dict(target)
+def _restore(target, saved, setter):
+    """Put back every name that was changed or removed. Names added since the snapshot stay: numpy and torch add
+    submodules lazily (removing them breaks the next import), and an added name cannot change a test's meaning."""
     for key, value in saved.items():
-        if key not in current or current[key] is not value:
+        if target.get(key, _MISSING) is not value:
             setter(key, value)
-    for key in current:
-        if key not in saved:
-            deleter(key)
+
+
+_MISSING = object()
 
 
 def reset():
     shell = _state["shell_obj"]
     sys.settrace(None)
     sys.setprofile(None)
-    _restore_dict(vars(builtins), _state["builtins"], lambda k, v: setattr(builtins, k, v),
-                  lambda k: delattr(builtins, k))
+    _restore(vars(builtins), _state["builtins"], lambda k, v: setattr(builtins, k, v))
     for name, (module, saved) in _state["modules"].items():
         sys.modules[name] = _state["sys_modules"][name]
-        _restore_dict(vars(module), saved, lambda k, v, m=module: setattr(m, k, v),
-                      lambda k, m=module: delattr(m, k))
+        _restore(vars(module), saved, lambda k, v, m=module: setattr(m, k, v))
     for cls, saved in _state["classes"]:
         for key, value in saved.items():
             if key not in ("__dict__", "__weakref__", "__doc__") and vars(cls).get(key, None) is not value:

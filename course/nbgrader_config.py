@@ -14,6 +14,7 @@ ROOT = os.path.dirname(COURSE)
 sys.path.insert(0, COURSE)
 from grading_export import CourseCsvExport  # noqa: E402
 from grading_preprocessors import (  # noqa: E402
+    CourseFeedbackExporter,
     HideHiddenTestResults,
     MarkManualGrading,
     ResilientExecute,
@@ -115,8 +116,9 @@ c.GenerateFeedback.preprocessors = [
     ScrubHiddenTests,
     CSSHTMLHeaderPreprocessor,
 ]
-c.HTMLExporter.template_name = "course_feedback"
-c.HTMLExporter.extra_template_basedirs = [
+c.GenerateFeedback.exporter_class = CourseFeedbackExporter
+c.CourseFeedbackExporter.template_name = "course_feedback"
+c.CourseFeedbackExporter.extra_template_basedirs = [
     os.path.join(COURSE, "templates"),
     os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]

@@ -1,0 +1,372 @@
+"""Grading an instructor can trust: careless and hostile submissions, graded the way `make grade` grades them.
+
+One module-scoped run of the trusted driver (``course/grade.py``, in-process) grades, in a throwaway course,
+a tiny assignment (seconds per submission) submitted by honest, careless and hostile students, plus a mini
+assignment made of af_cnn's real ``screening_metrics`` cells. Each test then checks one case of issue 8:
+
+- the sandbox: a submission cannot edit the gradebook, overwrite a later student's submission, write outside its
+  scratch folder, poison the data cache, read solutions/ or $HOME, or reach the network; the kernel runs in the
+  CI-sized mode whoever starts autograding;
+- guarded test cells: AST and input transformers, custom exception handlers, patched shell methods and
+  pre-run callbacks are reset before each test cell;
+- feedback: no hidden-test line, whatever printed it (``print(In)``);
+- misbehaviour that used to abort a submission (a loop that ignores SIGINT, broken JSON, the submission time
+  limit) is flagged with its reason, and the driver still exits 0;
+- library warnings (scikit-learn on single-class input) do not cost points;
+- untouched test cells verify clean, an edited one stands out; answers awaiting a human say so.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import shutil
+import sys
+
+import nbformat
+import pytest
+from conftest import ROOT, in_ci
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from test_grading import (
+    _meta,
+    _replace,
+    api_for,
+    assert_no_hidden_tests,
+    check,
+    copy_course,
+    grade_id,
+    grades,
+    html_text,
+    solved,
+    submit,
+    tiny_source,
+)
+
+pytestmark = pytest.mark.grading
+
+if shutil.which("bwrap") is None:
+    if in_ci():
+        pytest.fail("bubblewrap (bwrap) is required in CI: .ci/run installs it (apt-get install bubblewrap)",
+                    pytrace=False)
+    pytest.skip("bubblewrap (bwrap) is not installed: apt-get install bubblewrap (CI fails instead of skipping)",
+                allow_module_level=True)
+
+CELL_TIMEOUT_S = 3
+SUBMISSION_TIMEOUT_S = 15
+
+
+def hostile_source():
+    """The tiny assignment plus a written answer that needs a human."""
+    nb = tiny_source()
+    nb.cells.append(new_markdown_cell("Explain `squares` in one sentence.", metadata=_meta(
+        "explain", grade=True, solution=True, points=2)))
+    return nb
+
+
+def metrics_source():
+    """af_cnn's real screening_metrics solution and test cells (visible and hidden), after a numpy import."""
+    af = nbformat.read(ROOT / "solutions" / "af_cnn" / "af_cnn.ipynb", as_version=4)
+    cells = [new_code_cell("import numpy as np")]
+    cells += [copy.deepcopy(c) for c in af.cells if grade_id(c) in ("metrics_solution", "metrics_tests")]
+    return new_notebook(cells=cells, metadata=copy.deepcopy(af.metadata))
+
+
+SKLEARN_METRICS = '''def screening_metrics(y_true, y_score, threshold=0.5):
+    from sklearn.metrics import accuracy_score, recall_score, roc_auc_score
+
+    y_true = np.asarray(y_true).astype(int)
+    y_score = np.asarray(y_score, dtype=float)
+    y_pred = (y_score >= threshold).astype(int)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "sensitivity": float(recall_score(y_true, y_pred, pos_label=1, zero_division=np.nan)),
+        "specificity": float(recall_score(y_true, y_pred, pos_label=0, zero_division=np.nan)),
+        "roc_auc": float(roc_auc_score(y_true, y_score)),  # warns (and is NaN) when one class is missing
+    }
+'''
+
+
+def _with_cells(nb, after_gid, sources):
+    nb = copy.deepcopy(nb)
+    at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after_gid) + 1
+    nb.cells[at:at] = [new_code_cell(s) for s in sources]
+    return nb
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    import grade
+
+    base = tmp_path_factory.mktemp("hostile")
+    root = copy_course(base / "repo")
+    config = root / "course" / "nbgrader_config.py"
+    config.write_text(config.read_text() + (
+        f"\nc.Execute.timeout = {CELL_TIMEOUT_S}\n"
+        f"c.ResilientExecute.submission_timeout = {SUBMISSION_TIMEOUT_S}\n"
+        "c.ResilientExecute.guarded_modules = ['math', 'numpy', 'sklearn.metrics']\n"))
+    for name, nb in (("tiny", hostile_source()), ("metrics", metrics_source())):
+        (root / "solutions" / name).mkdir(parents=True)
+        nbformat.write(nb, root / "solutions" / name / f"{name}.ipynb")
+        check(api_for(root).generate_assignment(name), f"generate_assignment {name}")
+
+    # what a hostile submission goes after
+    gradebook = root / "course" / "gradebook.db"
+    peer = root / "course" / "submitted" / "z_victim" / "tiny" / "tiny.ipynb"
+    outside = base / "outside" / "pwned.txt"
+    outside.parent.mkdir()
+    cache = base / "data-cache"
+    (cache / "zenodo_af").mkdir(parents=True)
+    (cache / "zenodo_af" / "records.csv").write_text("original\n")
+    home = base / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY\n")
+    solution = root / "solutions" / "tiny" / "tiny.ipynb"
+
+    release = nbformat.read(root / "assignments" / "tiny" / "tiny.ipynb", as_version=4)
+    good = solved(release, hostile_source())
+    good = _replace(good, "explain", "It returns the first n squares.")
+    attack = f'''import json, os, sqlite3
+_results = {{}}
+def _attempt(name, action):
+    try:
+        action()
+        _results[name] = "succeeded"
+    except Exception as error:
+        _results[name] = "blocked: " + type(error).__name__
+_attempt("gradebook", lambda: sqlite3.connect({str(gradebook)!r}).execute("UPDATE grade SET auto_score = 0").connection.commit())
+_attempt("peer", lambda: open({str(peer)!r}, "w").write("{{}}"))
+_attempt("outside", lambda: open({str(outside)!r}, "w").write("pwned"))
+_attempt("cache", lambda: open({str(cache / "zenodo_af" / "records.csv")!r}, "w").write("poisoned"))
+_attempt("solutions", lambda: open({str(solution)!r}).read())
+_attempt("home", lambda: open({str(home / ".ssh" / "id_rsa")!r}).read())
+print("ATTACK", json.dumps(_results))
+
+def squares(n):
+    return [i * i for i in range(n)]'''
+    probe = f'''import json, os, socket
+def _net():
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=2)
+        return "reachable"
+    except OSError as error:
+        return "unreachable: " + type(error).__name__
+import helpers.course
+print("PROBE", json.dumps({{
+    "fast": os.environ.get("BIOSIGNAL_FAST"), "source": os.environ.get("BIOSIGNAL_DATA_SOURCE"),
+    "run_mode": list(helpers.course.run_mode(False, "auto")), "home": os.environ.get("HOME"),
+    "data": os.environ.get("BIOSIGNAL_DATA"),
+    "sees_repo": os.path.exists({str(root / "course")!r}), "sees_solutions": os.path.exists({str(solution)!r}),
+    "sees_home": os.path.exists({str(home)!r}), "net": _net(), "cwd": sorted(os.listdir(".")),
+}}))
+
+def squares(n):
+    return [i * i for i in range(n)]'''
+    wrong = _replace(_replace(good, "squares", "def squares(n):\n    return []"), "double",
+                     "def double(x):\n    return 0")
+    ast_bypass = _replace(wrong, "squares", '''import ast
+
+class _NoAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+
+get_ipython().ast_transformers.append(_NoAsserts())
+
+def squares(n):
+    return []''')
+    input_bypass = _replace(wrong, "squares", '''get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
+
+def squares(n):
+    return []''')
+    exc_bypass = _replace(wrong, "squares", '''_ip = get_ipython()
+_ip.set_custom_exc((AssertionError,), lambda *args, **kwargs: None)
+_ip.showtraceback = lambda *args, **kwargs: None
+
+def squares(n):
+    return []''')
+    event_bypass = _replace(wrong, "squares", '''import ast
+
+class _NoAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+
+def _before(*args):
+    if not any(isinstance(t, _NoAsserts) for t in get_ipython().ast_transformers):
+        get_ipython().ast_transformers.append(_NoAsserts())
+
+get_ipython().events.register("pre_run_cell", _before)
+
+def squares(n):
+    return []''')
+    leak = _replace(good, "double", f'''def double(x):
+    return 2 * x
+
+print(In)
+print(_ih[-2])
+try:
+    print(open({str(solution)!r}).read())
+except OSError as error:
+    print("solutions unreadable:", type(error).__name__)''')
+    sigint = _replace(good, "squares", '''def squares(n):
+    while True:
+        try:
+            while True:
+                pass
+        except KeyboardInterrupt:
+            pass''')
+    slow = _with_cells(good, "double", ["import time\ntime.sleep(2.5)"] * 8)
+    tampered = _replace(good, "test_double", "pass  # the student 'fixed' the test")
+    tampered.cells = [c for c in tampered.cells if grade_id(c) != "test_squares"]
+
+    submissions = {
+        "a_correct": good, "b_attack": _replace(release, "squares", attack), "c_ast": ast_bypass,
+        "c_input": input_bypass, "c_exc": exc_bypass, "c_event": event_bypass, "d_leak": leak,
+        "e_sigint": sigint, "g_blank": release, "h_tampered": tampered, "i_probe": _replace(good, "squares", probe),
+        "k_slow": slow, "z_victim": good,
+    }
+    for student, nb in submissions.items():
+        submit(root, student, "tiny", nb)
+    broken = root / "course" / "submitted" / "f_broken" / "tiny"
+    broken.mkdir(parents=True)
+    (broken / "tiny.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "oops"')
+    metrics_release = nbformat.read(root / "assignments" / "metrics" / "metrics.ipynb", as_version=4)
+    submit(root, "sk_sklearn", "metrics", _replace(metrics_release, "metrics_solution", SKLEARN_METRICS))
+    victim_bytes = peer.read_bytes()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIOSIGNAL_DATA", str(cache))
+        mp.setenv("HOME", str(home))
+        for var in ("BIOSIGNAL_FAST", "BIOSIGNAL_DATA_SOURCE"):
+            mp.delenv(var, raising=False)
+        exit_code = grade.main(["--course-dir", str(root / "course")])
+    with open(root / "build" / "grades.csv") as fh:
+        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
+    return dict(root=root, exit_code=exit_code, rows=rows, peer=peer, victim_bytes=victim_bytes, outside=outside,
+                cache=cache, source=hostile_source())
+
+
+def score(h, student, assignment="tiny"):
+    g = grades(h["root"], assignment, student)
+    return {k: v[0] for k, v in g.items() if k.startswith("test_") or k.endswith("_tests")}
+
+
+def outputs_text(h, student, marker):
+    nb = nbformat.read(h["root"] / "course" / "autograded" / student / "tiny" / "tiny.ipynb", as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and marker in out.get("text", ""):
+                return json.loads(out["text"].split(marker, 1)[1].strip().splitlines()[0])
+    raise AssertionError(f"no {marker} output in {student}'s autograded notebook")
+
+
+def test_driver_exits_zero_when_only_submissions_misbehave(hostile):
+    assert hostile["exit_code"] == 0
+
+
+def test_submission_cannot_touch_gradebook_peers_files_outside_or_the_data_cache(hostile):
+    attempts = outputs_text(hostile, "b_attack", "ATTACK")
+    assert all(v.startswith("blocked") for v in attempts.values()), attempts
+    assert score(hostile, "a_correct") == {"test_squares": 2, "test_double": 1}   # graded before the attack
+    assert hostile["peer"].read_bytes() == hostile["victim_bytes"]
+    assert score(hostile, "z_victim") == {"test_squares": 2, "test_double": 1}    # graded after it
+    assert not hostile["outside"].exists()
+    assert (hostile["cache"] / "zenodo_af" / "records.csv").read_text() == "original\n"
+
+
+def test_kernel_sees_only_its_scratch_copy_no_network_and_runs_ci_sized(hostile):
+    probe = outputs_text(hostile, "i_probe", "PROBE")
+    assert probe["fast"] == "1" and probe["source"] == "synthetic", probe   # set by the sandbox, not the caller
+    assert probe["run_mode"] == [True, "synthetic"]
+    assert not probe["sees_repo"] and not probe["sees_solutions"] and not probe["sees_home"], probe
+    assert probe["home"] != os.environ.get("HOME") and probe["data"] != str(hostile["cache"]), probe
+    assert probe["net"].startswith("unreachable"), probe
+    assert probe["cwd"] == ["tiny.ipynb"], probe
+
+
+@pytest.mark.parametrize("student", ["c_ast", "c_input", "c_exc", "c_event"])
+def test_test_cells_are_guarded_against_transformers_and_patches(hostile, student):
+    assert score(hostile, student) == {"test_squares": 0, "test_double": 0}
+
+
+def test_feedback_never_shows_hidden_tests_even_when_a_cell_prints_In(hostile):
+    page = hostile["root"] / "course" / "feedback" / "d_leak" / "tiny" / "tiny.html"
+    assert_no_hidden_tests(page, hostile["source"])
+    assert "SECRET_HIDDEN_MESSAGE" not in page.read_text()
+    assert "removed: this output contained hidden-test source" in html_text(page)
+    assert score(hostile, "d_leak") == {"test_squares": 2, "test_double": 1}
+
+
+def test_every_feedback_page_hides_hidden_tests(hostile):
+    pages = list((hostile["root"] / "course" / "feedback").glob("*/tiny/tiny.html"))
+    assert len(pages) >= 10
+    for page in pages:
+        assert_no_hidden_tests(page, hostile["source"])
+
+
+def test_loop_ignoring_sigint_is_killed_and_flagged_not_fatal(hostile):
+    assert score(hostile, "e_sigint") == {"test_squares": 0, "test_double": 0}
+    row = hostile["rows"][("tiny", "e_sigint")]
+    assert row["status"].startswith("CHECK") and "ignored the interrupt" in row["status"], row
+
+
+def test_broken_json_is_flagged_with_its_reason(hostile):
+    row = hostile["rows"][("tiny", "f_broken")]
+    assert row["status"].startswith("CHECK") and "could not be read" in row["status"], row
+    assert float(row["score"]) == 0
+
+
+def test_submission_time_limit_stops_the_rest_and_is_flagged(hostile):
+    row = hostile["rows"][("tiny", "k_slow")]
+    assert "time limit" in row["status"], row
+    assert score(hostile, "k_slow")["test_squares"] == 2     # earned before the limit
+
+
+def test_library_warnings_do_not_cost_points(hostile):
+    """screening_metrics built on sklearn.metrics: correct, but scikit-learn warns on the single-class cases."""
+    assert score(hostile, "sk_sklearn", "metrics") == {"metrics_tests": 4}
+
+
+def test_untouched_test_cells_verify_clean_and_an_edited_one_stands_out(hostile):
+    for student in ("a_correct", "g_blank", "z_victim"):
+        row = hostile["rows"][("tiny", student)]
+        assert "edited" not in row["notes"] and "deleted" not in row["notes"], row
+    notes = hostile["rows"][("tiny", "h_tampered")]["notes"]
+    assert "test_double was edited" in notes and "test_squares was deleted" in notes, notes
+    assert score(hostile, "h_tampered") == {"test_squares": 2, "test_double": 1}
+
+
+def test_untouched_release_logs_no_checksum_warning(hostile):
+    result = check(api_for(hostile["root"]).autograde("tiny", "g_blank"), "autograde g_blank")
+    assert "checksum" not in result["log"], result["log"]
+
+
+def test_export_and_feedback_say_what_awaits_manual_grading(hostile):
+    row = hostile["rows"][("tiny", "a_correct")]
+    assert float(row["autograded_score"]) == 3 and float(row["awaiting_manual_grading"]) == 2, row
+    assert row["status"] == "awaiting manual grading", row
+    page = html_text(hostile["root"] / "course" / "feedback" / "a_correct" / "tiny" / "tiny.html")
+    assert "awaiting manual grading (2.0 points)" in page and "2.0 points awaiting manual grading" in page
+    assert "Score: 0.0 / 2.0" not in page
+
+
+def test_grading_refuses_to_run_unsandboxed_unless_asked(monkeypatch, tmp_path, capsys):
+    import grade
+    import sandbox
+
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    monkeypatch.delenv(sandbox.UNSANDBOXED_ENV, raising=False)
+    assert grade.main(["--course-dir", str(tmp_path)]) == 2
+    assert "refusing to grade" in capsys.readouterr().err
+
+
+def test_kernel_manager_refuses_without_bwrap(monkeypatch, tmp_path):
+    """A plain `nbgrader autograde` (or the formgrader's button) goes through the same kernel manager."""
+    import asyncio
+
+    import sandbox
+
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    monkeypatch.delenv(sandbox.UNSANDBOXED_ENV, raising=False)
+    km = sandbox.SandboxedKernelManager(kernel_name="python3")
+    with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap"):
+        asyncio.run(km._async_pre_start_kernel(cwd=str(tmp_path)))
