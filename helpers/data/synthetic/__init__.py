@@ -6,5 +6,8 @@ in the real dataset's on-disk format and read them back through the real loader.
 from .af_ecg import GENERATOR_VERSION as AF_GENERATOR_VERSION
 from .af_ecg import RHYTHMS as AF_RHYTHMS
 from .af_ecg import SimulatedRecords, simulate_af_records
+from .mitbih_ecg import GENERATOR_VERSION as MITBIH_GENERATOR_VERSION
+from .mitbih_ecg import MITDB_RECORDS, SimulatedBeatRecord, simulate_mitbih_records
 
-__all__ = ["AF_GENERATOR_VERSION", "AF_RHYTHMS", "SimulatedRecords", "simulate_af_records"]
+__all__ = ["AF_GENERATOR_VERSION", "AF_RHYTHMS", "SimulatedRecords", "simulate_af_records",
+           "MITBIH_GENERATOR_VERSION", "MITDB_RECORDS", "SimulatedBeatRecord", "simulate_mitbih_records"]
