@@ -2,8 +2,9 @@
 #   make lab       JupyterLab on the course (nbgrader extension enabled)
 #   make run       execute every lesson and solution notebook on the embedded data; print a results table
 #   make test      the full test suite (library, notebooks, grading round trip, browser smoke test)
-#   make release   regenerate assignments/ from solutions/ with nbgrader
-#   make grade     autograde + feedback for everything under course/submitted/, scores to build/grades.csv
+#   make release   regenerate assignments/ from solutions/ with nbgrader (changed files swapped in atomically)
+#   make grade     autograde (sandboxed) + feedback for course/submitted/, scores to build/grades.csv
+#   make student-dist   the student edition: dist/biosignal-course-student/ and .zip (no solutions, no grading)
 #   make bench     benchmark scripts in CPU mode
 #   make setup     create .venv (Python 3.11) and install the course; quick when nothing changed
 #   make setup-browser   Debian's chromium, for the browser smoke test
@@ -21,11 +22,11 @@ ACTIVATE := . $(VENV)/bin/activate
 # The setup stamp is keyed on the files that define the environment: edit either and `make setup` reinstalls.
 SETUP_STAMP := $(VENV)/.setup-stamp
 ASSIGNMENT_IDS = $(notdir $(patsubst %/,%,$(dir $(wildcard solutions/*/*.ipynb))))
-# Run modes that nbgrader's autograder cannot pass as papermill parameters (see helpers/course.py).
-GRADE_ENV := BIOSIGNAL_FAST=1 BIOSIGNAL_DATA_SOURCE=synthetic
+# `make grade UNSANDBOXED=1` grades without bubblewrap: student code then runs with your permissions.
+UNSANDBOXED ?=
 JUPYTER_PORT ?= 8888
 
-.PHONY: help setup setup-browser run test lab release grade bench clean
+.PHONY: help setup setup-browser run test lab release grade student-dist bench clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -68,26 +69,28 @@ lab: setup
 	$(ACTIVATE) && JUPYTER_CONFIG_PATH="$(CURDIR)/course$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	  jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(JUPYTER_PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# nbgrader writes the new release into a fresh folder; changed files are swapped in one by one (os.replace), so a
+# notebook open in assignments/ keeps its folder. Grading never runs this.
 release: setup
 	@test -n "$(ASSIGNMENT_IDS)" || { echo "no assignment sources under solutions/" >&2; exit 1; }
-	$(ACTIVATE) && cd course && for a in $(ASSIGNMENT_IDS); do nbgrader generate_assignment "$$a" --force; done
+	$(ACTIVATE) && python course/release.py $(ASSIGNMENT_IDS)
 	$(ACTIVATE) && python course/check_outputs.py assignments
 
-grade: release
-	@mkdir -p build
-	$(ACTIVATE) && cd course && status=0; \
-	for a in $(ASSIGNMENT_IDS); do \
-	  if ! compgen -G "submitted/*/$$a/*.ipynb" >/dev/null; then echo "no submissions for $$a"; continue; fi; \
-	  $(GRADE_ENV) nbgrader autograde "$$a" --force || status=1; \
-	  nbgrader generate_feedback "$$a" --force || status=1; \
-	done; \
-	nbgrader export; \
-	echo "scores: $(CURDIR)/build/grades.csv; feedback: $(CURDIR)/course/feedback/"; \
-	exit $$status
+# Each submission's kernel runs in a bubblewrap sandbox (course/sandbox.py); without bwrap this refuses to run
+# unless UNSANDBOXED=1. Exits non-zero only when the grading machinery fails, not when a submission misbehaves
+# (those are flagged in build/grades.csv and on stderr).
+grade: setup
+	$(ACTIVATE) && python course/grade.py $(if $(filter 1 yes true,$(UNSANDBOXED)),--unsandboxed)
+
+# What students get: lessons, released assignments, helpers, environment files, a student README and Makefile;
+# never solutions/ or course/ (checked: no hidden-test line anywhere in the bundle).
+student-dist:
+	$(PYTHON) course/student_dist.py --out dist
 
 bench: setup
 	$(ACTIVATE) && for f in benchmarks/*.py; do \
 	  echo "== $$f (CPU)"; CUDA_VISIBLE_DEVICES= python "$$f"; done
 
 clean:
-	rm -rf build course/autograded course/feedback course/solution course/source_with_tests .pytest_cache
+	rm -rf build dist course/autograded course/feedback course/grading-status course/solution course/source_with_tests \
+	  .pytest_cache
