@@ -232,6 +232,8 @@ except OSError as error:
     metrics_release = nbformat.read(root / "assignments" / "metrics" / "metrics.ipynb", as_version=4)
     submit(root, "sk_sklearn", "metrics", _replace(metrics_release, "metrics_solution", SKLEARN_METRICS))
     victim_bytes = peer.read_bytes()
+    release_dir = root / "assignments" / "tiny"
+    release_before = (release_dir.stat().st_ino, (release_dir / "tiny.ipynb").stat().st_mtime_ns)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BIOSIGNAL_DATA", str(cache))
@@ -241,7 +243,8 @@ except OSError as error:
         exit_code = grade.main(["--course-dir", str(root / "course")])
     with open(root / "build" / "grades.csv") as fh:
         rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(fh)}
-    return dict(root=root, exit_code=exit_code, rows=rows, peer=peer, victim_bytes=victim_bytes, outside=outside,
+    release_after = (release_dir.stat().st_ino, (release_dir / "tiny.ipynb").stat().st_mtime_ns)
+    return dict(root=root, exit_code=exit_code, release_untouched=release_before == release_after, rows=rows, peer=peer, victim_bytes=victim_bytes, outside=outside,
                 cache=cache, source=hostile_source())
 
 
@@ -261,6 +264,29 @@ def outputs_text(h, student, marker):
 
 def test_driver_exits_zero_when_only_submissions_misbehave(hostile):
     assert hostile["exit_code"] == 0
+
+
+def test_grading_never_rewrites_the_release(hostile):
+    """`make grade` used to run `make release`, whose --force deleted assignments/<id>/ under open notebooks."""
+    assert hostile["release_untouched"]
+
+
+def test_release_swaps_changed_files_in_and_keeps_the_folder(hostile, tmp_path):
+    import release
+
+    folder = hostile["root"] / "assignments" / "tiny"
+    notebook = folder / "tiny.ipynb"
+    original = notebook.read_bytes()
+    inode = folder.stat().st_ino
+    notebook.write_text("{}")                      # an out-of-date release
+    (folder / "stale.txt").write_text("no longer released")
+    changed = release.release("tiny", hostile["root"] / "course")
+    assert folder.stat().st_ino == inode           # a kernel whose cwd is this folder survives
+    assert notebook.read_bytes() == original
+    assert not (folder / "stale.txt").exists()
+    assert sorted(changed) == ["stale.txt (removed)", "tiny.ipynb"]
+    assert release.release("tiny", hostile["root"] / "course") == []     # unchanged: nothing touched
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
 
 
 def test_submission_cannot_touch_gradebook_peers_files_outside_or_the_data_cache(hostile):
