@@ -46,6 +46,21 @@ class Mish(nn.Module):
         return mish(x)
 
 
+class RMSNorm(nn.RMSNorm):
+    """``nn.RMSNorm`` whose scale follows the input's dtype, so that bf16/fp16 autocast keeps the fused kernel.
+
+    Why: under autocast the residual stream is bf16 while the weight stays float32; ATen's fused RMSNorm needs
+    both in one dtype, so ``nn.RMSNorm`` warns ("Mismatch dtype between input and weight") and falls back to an
+    unfused composite of several kernels. Casting the (d_model,) scale costs one tiny kernel; the fused kernel
+    still accumulates the mean square in float32. Same parameters and state dict as ``nn.RMSNorm``.
+    Shapes: ``(..., d_model) -> (..., d_model)``, dtype of the input.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = None if self.weight is None else self.weight.to(x.dtype)
+        return F.rms_norm(x, self.normalized_shape, weight, self.eps)
+
+
 def zero_padding(x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     """``x`` (B, C, ..., T) with its padded samples set to 0; ``keep`` (B, 1, ..., T) or None (returns x).
 

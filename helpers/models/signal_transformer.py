@@ -35,7 +35,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .base import SignalModel
-from .layers import ConvBNAct, Mish, SqueezeExcite, mish, zero_padding
+from .layers import ConvBNAct, Mish, RMSNorm, SqueezeExcite, mish, zero_padding
 from .transformer_blocks import AttentionPool, TransformerBlock, rotary_cos_sin
 
 
@@ -233,7 +233,7 @@ class SignalTransformer(SignalModel):
                              attention_dropout=cfg.attention_dropout)
             for _ in range(cfg.n_layers)
         )
-        self.norm = nn.RMSNorm(cfg.d_model, eps=1e-6)
+        self.norm = RMSNorm(cfg.d_model, eps=1e-6)
         self.pool = AttentionPool(cfg.d_model, cfg.pool_heads)
         self.head = nn.Sequential(
             nn.Linear(cfg.d_model, cfg.head_hidden), Mish(), nn.Dropout(cfg.dropout),

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import RMSNorm
+
 
 # --------------------------------------------------------------------------------------------------------------
 # Rotary position embeddings (Su et al., 2021, "RoFormer")
@@ -113,9 +115,9 @@ class TransformerBlock(nn.Module):
     def __init__(self, d_model, n_heads, ffn_hidden, dropout=0.0, rope_base=10000.0, eps=1e-6, *,
                  attention_dropout=0.0):
         super().__init__()
-        self.norm1 = nn.RMSNorm(d_model, eps=eps)
+        self.norm1 = RMSNorm(d_model, eps=eps)
         self.attn = RotarySelfAttention(d_model, n_heads, dropout, rope_base, attention_dropout)
-        self.norm2 = nn.RMSNorm(d_model, eps=eps)
+        self.norm2 = RMSNorm(d_model, eps=eps)
         self.ffn = SwiGLU(d_model, ffn_hidden, dropout)
 
     def forward(self, x, cos, sin, keep=None):  # (B, T, C) -> (B, T, C)

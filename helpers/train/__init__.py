@@ -7,6 +7,8 @@ Import everything from here (``from helpers.train import fit, TrainConfig``). On
   (:func:`aggregate_by_record`, :func:`predict_records`);
 - ``losses``, ``schedule``, ``history``, ``checkpoint``;
 - ``batches``: ``(X, y)`` arrays checked and turned into data loaders;
+- ``records``: :class:`Records`, variable-length records in length-bucketed batches with padding masks
+  (random crops for training, whole records for scoring), optionally preloaded on the GPU;
 - ``distributed``: the DDP plumbing that lets the same ``fit`` call run under ``torchrun``.
 """
 
@@ -22,8 +24,27 @@ from .evaluation import (
 from .history import History
 from .loop import fit
 from .losses import FocalLoss, balanced_class_weights, make_loss
+from .records import RecordBatches, Records
 from .schedule import make_scheduler, warmup_cosine
 
-__all__ = ["FocalLoss", "History", "TrainConfig", "aggregate_by_record", "balanced_class_weights",
-           "classification_metrics", "evaluate", "fit", "load_checkpoint", "make_loss", "make_scheduler",
-           "predict_proba", "predict_records", "resolve_amp", "save_checkpoint", "set_seed", "warmup_cosine"]
+__all__ = [
+           "FocalLoss",
+           "History",
+           "RecordBatches",
+           "Records",
+           "TrainConfig",
+           "aggregate_by_record",
+           "balanced_class_weights",
+           "classification_metrics",
+           "evaluate",
+           "fit",
+           "load_checkpoint",
+           "make_loss",
+           "make_scheduler",
+           "predict_proba",
+           "predict_records",
+           "resolve_amp",
+           "save_checkpoint",
+           "set_seed",
+           "warmup_cosine",
+]

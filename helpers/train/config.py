@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import torch
 from .progress import PROGRESS_MODES
 
 MONITORS = ("val_roc_auc", "val_loss", "val_accuracy", "val_macro_f1", "train_loss", "auto")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @dataclass
@@ -35,12 +36,20 @@ class TrainConfig:
     class_weights: str | Sequence[float] | None = None  # None | "balanced" | one weight per class
     loss_fn: Callable | None = None  # hook (e.g. distillation): loss_fn(logits, y, x) -> scalar replaces `loss`
     early_stopping_patience: int | None = None  # epochs without improvement before stopping; None: never stop
-    monitor: str = "auto"  # "auto": val_roc_auc for binary tasks, val_macro_f1 otherwise
+    monitor: str = "auto"  # "auto": val_roc_auc for binary tasks, val_macro_f1 otherwise; or "val_<name>" of metrics
+    # Extra validation metrics: {name: fn(y_true (n,) int, proba (n, K) float) -> float}, reported as val_<name>
+    # (e.g. the CinC 2017 challenge score); "auto" mode maximises them.
+    metrics: Mapping[str, Callable] | None = None
     mode: str = "auto"  # "min" | "max" | "auto" (min for losses)
     min_delta: float = 0.0  # an improvement must exceed this
     restore_best: bool = True  # load the best epoch's weights back into the model at the end
     amp: str = "auto"  # "auto" (bf16 or fp16 on CUDA, off on CPU) | "bf16" | "fp16" | "off"
-    compile: bool = False  # torch.compile the model for training
+    # torch.compile the model for training: True (mode "default") or a mode, e.g. "reduce-overhead" (CUDA graphs:
+    # the GPU fastest for small models, benchmarks/README.md); compile_options are Inductor settings on top of it,
+    # e.g. {"fallback_random": True}
+    compile: bool | str = False
+    compile_options: Mapping[str, object] | None = None
+    time_budget_s: float | None = None  # wall-clock seconds for the epochs (compilation included); None: no limit
     grad_checkpointing: bool = False  # needs model.set_grad_checkpointing
     augment: Callable | None = None  # x (B, C, T) -> x, applied to training batches only
     seed: int = 0
@@ -100,9 +109,16 @@ def check_config(cfg: TrainConfig) -> None:
               (cfg.augment is None or callable(cfg.augment), "augment must be callable"),
               (cfg.num_threads is None or (isinstance(cfg.num_threads, int) and cfg.num_threads >= 1),
                f"num_threads must be None or an integer >= 1, got {cfg.num_threads!r}"),
+              (cfg.compile in (True, False) or cfg.compile in COMPILE_MODES,
+               f"compile must be True, False or one of {COMPILE_MODES}, got {cfg.compile!r}"),
+              (cfg.time_budget_s is None or cfg.time_budget_s > 0,
+               f"time_budget_s must be None or > 0 seconds, got {cfg.time_budget_s!r}"),
+              (cfg.metrics is None or (isinstance(cfg.metrics, Mapping) and all(
+                  isinstance(k, str) and callable(f) for k, f in cfg.metrics.items())),
+               f"metrics must map names to functions fn(y_true, proba) -> float, got {cfg.metrics!r}"),
               (isinstance(cfg.callbacks, (list, tuple)),
-               f"callbacks must be a list or tuple of callback objects, got {type(cfg.callbacks).__name__}; "
-               "wrap a single one: callbacks=[cb]"),
+               (f"callbacks must be a list or tuple of callback objects, got {type(cfg.callbacks).__name__}; "
+                "wrap a single one: callbacks=[cb]")),
               (any(cfg.progress is m or (isinstance(m, str) and cfg.progress == m) for m in PROGRESS_MODES),
                f"progress must be True (tqdm bars), 'epoch' (one line per epoch) or False, got {cfg.progress!r}")]
     for ok, message in checks:
@@ -116,8 +132,9 @@ def resolve_monitor(cfg: TrainConfig, n_classes: int, has_val: bool) -> tuple[st
     ``monitor="auto"`` becomes val_roc_auc for binary tasks and val_macro_f1 otherwise, or None without
     validation data (then the last epoch is kept).
     """
-    if cfg.monitor not in MONITORS:
-        raise ValueError(f"monitor must be one of {MONITORS}, got {cfg.monitor!r}")
+    allowed = MONITORS + tuple(f"val_{name}" for name in (cfg.metrics or {}))
+    if cfg.monitor not in allowed:
+        raise ValueError(f"monitor must be one of {allowed}, got {cfg.monitor!r}")
     monitor = cfg.monitor
     if monitor == "auto":
         monitor = None if not has_val else "val_roc_auc" if n_classes == 2 else "val_macro_f1"

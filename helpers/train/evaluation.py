@@ -11,6 +11,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 from torch import nn
 
 from .batches import as_label_tensor, as_signal_tensor
+from .records import Records
 
 
 def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict[str, float]:
@@ -30,14 +31,15 @@ def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int
     return out
 
 
-def evaluate(model: nn.Module, X, y, batch_size: int = 256) -> dict[str, float]:
+def evaluate(model: nn.Module, X, y=None, batch_size: int = 256) -> dict[str, float]:
     """Metrics of ``model`` on ``(X, y)``: the same numbers ``fit`` reports as ``val_*``.
 
     Parameters
     ----------
     model : nn.Module
-    X : array or tensor, shape (n, C, T)
-    y : array of int, shape (n,)
+    X : array or tensor, shape (n, C, T), or Records
+        Records are scored whole (their ``crop`` is ignored), in length-bucketed batches with padding masks.
+    y : array of int, shape (n,), or None with Records (their own labels)
     batch_size : int
 
     Returns
@@ -46,6 +48,7 @@ def evaluate(model: nn.Module, X, y, batch_size: int = 256) -> dict[str, float]:
         ``loss``, ``accuracy``, ``macro_f1`` and, for binary tasks, ``roc_auc``.
     """
     logits = torch.from_numpy(_logits(model, X, batch_size))
+    y = X.labels if y is None and isinstance(X, Records) else y
     y = as_label_tensor(y, len(logits), logits.shape[1])
     return classification_metrics(logits, y, logits.shape[1])
 
@@ -56,7 +59,8 @@ def predict_proba(model: nn.Module, X, batch_size: int = 256) -> np.ndarray:
     Parameters
     ----------
     model : nn.Module
-    X : array or tensor, shape (n, C, T)
+    X : array or tensor, shape (n, C, T), or Records
+        Records are scored whole (their ``crop`` is ignored), row ``i`` for record ``i``.
     batch_size : int
 
     Returns
@@ -68,16 +72,32 @@ def predict_proba(model: nn.Module, X, batch_size: int = 256) -> np.ndarray:
 
 
 def _logits(model: nn.Module, X, batch_size: int) -> np.ndarray:
-    X = as_signal_tensor(X)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
+            if isinstance(X, Records):
+                return _record_logits(model, X, batch_size, device)
+            X = as_signal_tensor(X)
             out = [model(X[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)]
     finally:
         model.train(was_training)
     return torch.cat(out).numpy()
+
+
+def _record_logits(model: nn.Module, records: Records, batch_size: int, device: torch.device) -> np.ndarray:
+    """Logits (n, K) of whole records, batched by length, back in record order."""
+    whole = records.with_crop(None)
+    out, order = [], []
+    for idx in whole.batches(batch_size).plan():
+        x, _, mask = whole.batch(idx)
+        out.append(model(x.to(device), padding_mask=None if mask is None else mask.to(device)).float().cpu())
+        order.append(idx)
+    logits = torch.cat(out).numpy()
+    result = np.empty_like(logits)
+    result[np.concatenate(order)] = logits
+    return result
 
 
 @torch.no_grad()
@@ -95,8 +115,10 @@ def collect_logits(model: nn.Module, loader, device: torch.device,
     # should not depend on the precision chosen for speed (and they then equal evaluate()'s)
     model.eval()
     logits, targets = [], []
-    for x, y in loader:
-        logits.append(model(x.to(device, non_blocking=True)).float())
+    for batch in loader:  # (x, y) or (x, y, padding_mask)
+        x, y, mask = batch if len(batch) == 3 else (*batch, None)
+        x = x.to(device, non_blocking=True)
+        logits.append((model(x) if mask is None else model(x, padding_mask=mask.to(device))).float())
         targets.append(y.to(device))
     if not logits:
         return (torch.zeros((0, _n_outputs(model, loader, device, n_outputs)), device=device),

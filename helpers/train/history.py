@@ -11,8 +11,9 @@ class History(dict):
     """``dict[str, list[float]]`` of per-epoch metrics plus a few facts about the run.
 
     Keys: ``epoch`` (1-based), ``train_loss``, ``train_accuracy``, ``lr`` (at the end of the epoch),
-    ``time_s`` (seconds per epoch) and, with validation data, ``val_loss`` (plain cross-entropy),
-    ``val_accuracy``, ``val_macro_f1`` and ``val_roc_auc`` (binary tasks only).
+    ``time_s`` (seconds per epoch), ``train_seq_s`` (training examples per second in that epoch) and, with
+    validation data, ``val_loss`` (plain cross-entropy), ``val_accuracy``, ``val_macro_f1``, ``val_roc_auc``
+    (binary tasks only) and ``val_<name>`` for each of ``TrainConfig.metrics``.
 
     Attributes
     ----------
@@ -23,6 +24,8 @@ class History(dict):
     best_score : float
         Value of ``monitor`` at ``best_epoch`` (nan when nothing was monitored).
     stopped_early : bool
+    out_of_time : bool
+        Training stopped because ``TrainConfig.time_budget_s`` ran out before the last planned epoch.
     step_lr : list of float
         Learning rate used at every optimizer step (the warm-up + cosine trace).
     world_size : int
@@ -35,6 +38,7 @@ class History(dict):
         self.best_epoch: int | None = None
         self.best_score: float = math.nan
         self.stopped_early = False
+        self.out_of_time = False
         self.step_lr: list[float] = []
         self.world_size = 1
 
@@ -54,7 +58,7 @@ class History(dict):
             return None if isinstance(v, float) and not math.isfinite(v) else v
         data = {"metrics": {k: [clean(x) for x in v] for k, v in self.items()},
                 "monitor": self.monitor, "best_epoch": self.best_epoch, "best_score": clean(self.best_score),
-                "stopped_early": self.stopped_early, "world_size": self.world_size, "step_lr": self.step_lr}
+                "stopped_early": self.stopped_early, "out_of_time": self.out_of_time, "world_size": self.world_size, "step_lr": self.step_lr}
         path = Path(path)
         path.write_text(json.dumps(data, indent=1))
         return path
@@ -67,9 +71,11 @@ class History(dict):
         h.monitor, h.best_epoch, h.stopped_early = data["monitor"], data["best_epoch"], data["stopped_early"]
         h.best_score = math.nan if data["best_score"] is None else data["best_score"]
         h.world_size, h.step_lr = data.get("world_size", 1), data.get("step_lr", [])
+        h.out_of_time = data.get("out_of_time", False)
         return h
 
     def __repr__(self) -> str:
         n = len(self.get("epoch", []))
         best = f", best {self.monitor}={self.best_score:.4g} at epoch {self.best_epoch}" if self.monitor else ""
-        return f"History({n} epochs{best}{', stopped early' if self.stopped_early else ''})"
+        return (f"History({n} epochs{best}{', stopped early' if self.stopped_early else ''}"
+                f"{', out of time' if self.out_of_time else ''})")

@@ -36,6 +36,7 @@ from .evaluation import classification_metrics, collect_logits
 from .history import History
 from .losses import balanced_class_weights, make_loss
 from .progress import Progress
+from .records import Records
 from .schedule import make_scheduler
 
 
@@ -46,8 +47,10 @@ def fit(model: nn.Module, train, val=None, config: TrainConfig | None = None) ->
     ----------
     model : nn.Module
         Maps ``(B, C, T)`` float32 to logits ``(B, n_classes)``; moved to the training device in place.
-    train, val : (X, y) pair or torch Dataset
+    train, val : (X, y) pair, Records, or torch Dataset
         ``X`` array/tensor ``(n, C, T)`` float, ``y`` int class indices ``(n,)``; a Dataset yields ``(x, y)``.
+        :class:`Records` holds variable-length records: batches bucketed by length, random crops for training,
+        and a padding mask handed to the model as ``model(x, padding_mask=mask)``.
     config : TrainConfig, optional
 
     Returns
@@ -57,6 +60,11 @@ def fit(model: nn.Module, train, val=None, config: TrainConfig | None = None) ->
 
     Notes
     -----
+    ``config.time_budget_s`` stops training once that many seconds have passed (checked after every step on one
+    process, after every epoch under DDP); the epoch in progress is validated first. ``config.metrics`` adds
+    ``val_<name>`` columns that ``config.monitor`` can choose. Every epoch's row holds ``train_seq_s``, the
+    training examples per second of that epoch (validation excluded; the first epoch includes compilation).
+
     Under ``torchrun`` (``WORLD_SIZE > 1``) each process trains on its shard (DistributedSampler) of a
     DDP-wrapped model; validation predictions of all ranks are gathered, so metrics are computed on the whole
     validation set, and only rank 0 prints and writes files.
@@ -78,18 +86,24 @@ def _fit(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -> 
     run = _setup(model, train, val, cfg, ctx)
     try:
         _notify(run, "on_fit_start", cfg, model)
+        run.deadline = None if cfg.time_budget_s is None else time.perf_counter() + cfg.time_budget_s
         for epoch in range(cfg.epochs):
             t0 = time.perf_counter()
             metrics = {"epoch": epoch + 1, **_train_one_epoch(run, epoch)}
+            metrics["train_seq_s"] = metrics.pop("train_examples") / (time.perf_counter() - t0)
             if run.val_loader is not None:
                 metrics.update(_validate(run))
             metrics.update(lr=run.history.step_lr[-1], time_s=time.perf_counter() - t0)
-            metrics = D.broadcast_object(metrics, ctx)  # identical early-stopping decisions on every rank
+            out_of_time = run.deadline is not None and time.perf_counter() >= run.deadline
+            metrics, out_of_time = D.broadcast_object((metrics, out_of_time), ctx)  # same decisions on every rank
             run.history.append(**metrics)
             improved = _keep_if_best(run, metrics)
             run.progress.epoch_done(metrics, improved)
             _notify(run, "on_epoch_end", int(metrics["epoch"]), dict(metrics))
             if _out_of_patience(run, improved, epoch):
+                break
+            if out_of_time:
+                run.history.out_of_time = epoch + 1 < cfg.epochs
                 break
         _finish(run)
         _notify(run, "on_fit_end", run.history)
@@ -143,6 +157,8 @@ class _Run:
     progress: Progress
     best_state: dict | None = None
     bad_epochs: int = 0  # epochs since the monitor last improved
+    deadline: float | None = None  # time.perf_counter() at which config.time_budget_s runs out
+    compiled: bool = False
 
     @property
     def device(self) -> torch.device:
@@ -189,7 +205,7 @@ def _setup(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -
     if ctx.enabled:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if cfg.compile:
-        net = torch.compile(net)
+        net = _compile(net, cfg)
 
     sampler, train_loader, val_loader = _loaders(train_ds, val_ds, cfg, ctx)
     optimizer = _make_optimizer(model, cfg, device)
@@ -206,12 +222,31 @@ def _setup(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -
     progress = Progress(cfg.progress, cfg.epochs, monitor, active=ctx.is_main)
     progress.say(_describe(model, train_ds, val_ds, len(train_loader), cfg, ctx, amp_dtype, monitor, mode))
     return _Run(cfg, ctx, model, net, n_classes, amp_dtype, criterion, sampler, train_loader, val_loader, optimizer,
-                scheduler, scaler, monitor, mode, history, progress)
+                scheduler, scaler, monitor, mode, history, progress, compiled=bool(cfg.compile))
+
+
+def _compile(net: nn.Module, cfg: TrainConfig) -> nn.Module:
+    """``torch.compile`` with ``cfg.compile``'s mode and ``cfg.compile_options`` (Inductor settings) on top.
+
+    torch.compile takes a mode or options, not both, so a mode's own options (reduce-overhead: CUDA graphs) are
+    merged under the user's; this is how ``benchmarks/transformer_throughput.py`` compiles its bare step.
+    """
+    mode = "default" if cfg.compile is True else cfg.compile
+    if not cfg.compile_options:
+        return torch.compile(net, mode=mode)
+    from torch._inductor import list_mode_options
+
+    return torch.compile(net, options={**list_mode_options(mode), **cfg.compile_options})
 
 
 def _loaders(train_ds: Dataset, val_ds: Dataset | None, cfg: TrainConfig,
              ctx: D.DistContext) -> tuple[Iterable[int], DataLoader, DataLoader | None]:
     device = ctx.device
+    if isinstance(train_ds, Records):  # length-bucketed batches with padding masks, built where the records live
+        # full batches only (static shapes for torch.compile), unless the set is smaller than one batch
+        train_batches = train_ds.batches(cfg.batch_size, shuffle=True, seed=cfg.seed, rank=ctx.rank,
+                                         world_size=ctx.world_size, drop_last=True)
+        return train_batches, train_batches, _val_loader(val_ds, cfg, ctx)
     on_cpu_data = not (isinstance(train_ds, ArrayPairs) and train_ds.X.is_cuda)
     workers = cfg.num_workers if cfg.num_workers is not None else \
         (4 if device.type == "cuda" and not isinstance(train_ds, ArrayPairs) else 0)
@@ -219,10 +254,16 @@ def _loaders(train_ds: Dataset, val_ds: Dataset | None, cfg: TrainConfig,
     sampler = train_sampler(train_ds, seed=cfg.seed, rank=ctx.rank, world_size=ctx.world_size)
     train_loader = make_loader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
                                pin_memory=pin)
-    val_loader = None if val_ds is None else make_loader(
-        val_ds, batch_size=cfg.eval_batch_size, sampler=eval_indices(len(val_ds), rank=ctx.rank,
-                                                                     world_size=ctx.world_size))
-    return sampler, train_loader, val_loader
+    return sampler, train_loader, _val_loader(val_ds, cfg, ctx)
+
+
+def _val_loader(val_ds: Dataset | None, cfg: TrainConfig, ctx: D.DistContext):
+    if val_ds is None:
+        return None
+    if isinstance(val_ds, Records):
+        return val_ds.batches(cfg.eval_batch_size, rank=ctx.rank, world_size=ctx.world_size)
+    return make_loader(val_ds, batch_size=cfg.eval_batch_size,
+                       sampler=eval_indices(len(val_ds), rank=ctx.rank, world_size=ctx.world_size))
 
 
 def _describe(model, train_ds, val_ds, n_batches, cfg, ctx, amp_dtype, monitor, mode) -> str:
@@ -242,32 +283,58 @@ def _describe(model, train_ds, val_ds, n_batches, cfg, ctx, amp_dtype, monitor, 
 # 2. One epoch of training
 # --------------------------------------------------------------------------------------------------------------
 def _train_one_epoch(run: _Run, epoch: int) -> dict[str, float]:
-    """Train on every batch once; returns the epoch's ``train_loss`` and ``train_accuracy`` (over all ranks)."""
-    if isinstance(run.sampler, DistributedSampler):
+    """Train on every batch once: the epoch's ``train_loss``, ``train_accuracy`` and ``train_examples`` (all ranks).
+
+    Stops after the step that runs past ``run.deadline`` when training on one process (under DDP every rank must
+    take the same number of steps, so the budget is checked between epochs there).
+    """
+    if isinstance(run.sampler, DistributedSampler) or hasattr(run.sampler, "set_epoch"):
         run.sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
     run.net.train()
     totals, count = torch.zeros(2, dtype=torch.float64, device=run.device), 0  # loss sum, correct; examples
-    for x, y in run.progress.batches(run.train_loader, epoch):
-        x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
-        loss, logits = _train_step(run, x, y)
+    for batch in run.progress.batches(run.train_loader, epoch):
+        x, y, mask = to_device(batch, run.device)
+        loss, logits = _train_step(run, x, y, mask)
         # accumulate on the device: calling .item() every step would stall the GPU pipeline
         totals += torch.stack([loss.detach() * len(y), (logits.argmax(1) == y).sum()]).double()
         count += len(y)
+        if run.deadline is not None and not run.ctx.enabled and time.perf_counter() >= run.deadline:
+            break
     loss_sum, correct, count = D.all_reduce_sum([*totals.tolist(), count], run.ctx)
     if not math.isfinite(loss_sum):
         raise FloatingPointError(f"training loss became {loss_sum / count} in epoch {epoch + 1}; "
                                  "lower the learning rate or check the inputs for extreme values")
-    return {"train_loss": loss_sum / count, "train_accuracy": correct / count}
+    return {"train_loss": loss_sum / count, "train_accuracy": correct / count, "train_examples": count}
 
 
-def _train_step(run: _Run, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step on the batch ``x`` (B, C, T), ``y`` (B,); returns the loss and the logits (B, K)."""
+def to_device(batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """A loader's batch, ``(x, y)`` or ``(x, y, padding_mask)``, on ``device``: ``(x, y, mask or None)``."""
+    if len(batch) == 2:
+        (x, y), mask = batch, None
+    elif len(batch) == 3:
+        x, y, mask = batch
+    else:
+        raise ValueError(f"a batch must be (x, y) or (x, y, padding_mask), got {len(batch)} items")
+    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    return x, y, None if mask is None else mask.to(device, non_blocking=True)
+
+
+def _train_step(run: _Run, x: torch.Tensor, y: torch.Tensor,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on ``x`` (B, C, T), ``y`` (B,), ``mask`` (B, T) True at padding or None.
+
+    Returns the loss and the logits (B, K).
+    """
     cfg = run.cfg
     if cfg.augment is not None:
         with torch.no_grad():
             x = cfg.augment(x)
+    if run.compiled:
+        # CUDA graphs (compile="reduce-overhead") reuse their output buffers: a new step begins here, so the
+        # previous step's logits, already consumed, may be overwritten. A no-op without CUDA graphs.
+        torch.compiler.cudagraph_mark_step_begin()
     with torch.autocast(run.device.type, dtype=run.amp_dtype or torch.float32, enabled=run.amp_dtype is not None):
-        logits = run.net(x)
+        logits = run.net(x) if mask is None else run.net(x, padding_mask=mask)
     logits = logits.float()  # losses and softmax in float32, whatever autocast chose
     if logits.ndim != 2 or logits.shape[1] != run.n_classes:
         raise ValueError(f"model returned logits of shape {tuple(logits.shape)}, expected "
@@ -293,7 +360,12 @@ def _validate(run: _Run) -> dict[str, float]:
     D.broadcast_state(run.model, run.ctx, buffers_only=True)  # every rank validates the same model
     logits, targets = collect_logits(run.model, run.val_loader, run.device)
     logits, targets = D.all_gather_cat(logits, run.ctx), D.all_gather_cat(targets, run.ctx)
-    return {f"val_{k}": v for k, v in classification_metrics(logits, targets, run.n_classes).items()}
+    out = classification_metrics(logits, targets, run.n_classes)
+    if run.cfg.metrics:
+        y, proba = targets.cpu().numpy(), logits.float().softmax(1).cpu().numpy()
+        for name, fn in run.cfg.metrics.items():
+            out[name] = float(fn(y, proba))
+    return {f"val_{k}": v for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------------------------------------------
