@@ -22,6 +22,8 @@ SMALL = {
     "cnn_lstm": {"channels": (16, 32), "lstm_hidden": 16, "head_hidden": 16, "dropout": 0.0},
     "signal_transformer": {"channels": (8, 16, 32, 32), "blocks": (1, 1, 1, 1), "d_model": 32, "n_layers": 1,
                            "n_heads": 2, "ffn_hidden": 64, "pool_heads": 2, "head_hidden": 16, "dropout": 0.0},
+    # rr_features=0: the contract builds one-channel models too; the RR channels are tested in test_beat_cnn.py
+    "beat_cnn": {"channels": (8, 16), "rr_features": 0, "rr_hidden": 8, "head_hidden": 8, "dropout": 0.0},
 }
 C, K, T = 2, 3, 256
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 
 from .base import SignalModel, count_parameters, padding_mask_from_lengths
+from .beat_cnn import BeatCNN, BeatCNNConfig, beat_inputs
 from .cnn1d import CNN1D, CNN1DConfig
 
 # name -> "module:Class". Imported on demand, so a family whose module is missing or broken only fails when
@@ -21,6 +22,7 @@ MODELS: dict[str, str] = {
     "cnn1d": "helpers.models.cnn1d:CNN1D",
     "signal_transformer": "helpers.models.signal_transformer:SignalTransformer",
     "cnn_lstm": "helpers.models.cnn_lstm:CNNLSTM",
+    "beat_cnn": "helpers.models.beat_cnn:BeatCNN",
 }
 
 
@@ -44,7 +46,7 @@ def create_model(name: str, **kwargs) -> SignalModel:
     Parameters
     ----------
     name : str
-        One of ``MODELS``: ``"cnn1d"``, ``"signal_transformer"``, ``"cnn_lstm"``.
+        One of ``MODELS``: ``"cnn1d"``, ``"signal_transformer"``, ``"cnn_lstm"``, ``"beat_cnn"``.
     **kwargs
         Passed to the constructor: ``in_channels``, ``n_outputs``, ``input_length`` and model options.
 
@@ -55,5 +57,5 @@ def create_model(name: str, **kwargs) -> SignalModel:
     return get_model_class(name)(**kwargs)
 
 
-__all__ = ["CNN1D", "MODELS", "CNN1DConfig", "SignalModel", "count_parameters", "create_model", "get_model_class",
-           "padding_mask_from_lengths"]
+__all__ = ["CNN1D", "MODELS", "BeatCNN", "BeatCNNConfig", "CNN1DConfig", "SignalModel", "beat_inputs",
+           "count_parameters", "create_model", "get_model_class", "padding_mask_from_lengths"]
