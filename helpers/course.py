@@ -1,8 +1,10 @@
 """Run-mode switches shared by every notebook.
 
 A notebook's papermill ``parameters`` cell holds ``FAST = False`` and ``DATA_SOURCE = "auto"``. CI passes
-``-p FAST True -p DATA_SOURCE synthetic``; nbgrader's autograder cannot pass parameters, so ``make grade`` (and
-anyone else) may set the environment variables below instead. The notebook's next cell calls :func:`run_mode`.
+``-p FAST True -p DATA_SOURCE synthetic``; nbgrader's autograder cannot pass parameters, so the environment
+variables below say it instead: the autograder's sandboxed kernel always gets ``BIOSIGNAL_FAST=1`` and
+``BIOSIGNAL_DATA_SOURCE=synthetic`` (``course/sandbox.py``), whoever starts autograding (``make grade``,
+``nbgrader autograde``, the formgrader). The notebook's next cell calls :func:`run_mode`.
 """
 from __future__ import annotations
 
