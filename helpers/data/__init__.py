@@ -23,6 +23,7 @@ DATASETS: dict[str, str] = {
     "zenodo_af": "helpers.data.zenodo_af",
     "cinc2017": "helpers.data.cinc2017",
     "mitbih": "helpers.data.mitbih",
+    "wesad": "helpers.data.wesad",
 }
 
 
