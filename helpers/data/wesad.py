@@ -720,7 +720,7 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
     size : int, optional
         Number of subjects (default :attr:`SPEC.synthetic_size`).
     time_scale : float
-        Protocol durations times this (1.0: the full ~78 min; smaller for quick tests).
+        Protocol durations times this (1.0: the full ~84 min; smaller for quick tests).
     pkl : bool
         Also write ``SX.pkl`` in WESAD's synchronised form (wrist signals cut to the chest recording, 700 Hz
         labels; ``signal/chest`` is left empty).

@@ -16,17 +16,18 @@ What is simulated, per condition and per subject:
   the condition's mean: stress raises heart rate by 10-20 bpm (subject-specific) and lowers beat-to-beat
   variability (neurokit2's ``ibi_randomness``); meditation lowers both rate and breathing frequency. Respiration
   modulates pulse amplitude and baseline (7/min in meditation, 14-15 at rest, 19 under stress). Subject
-  variability: resting heart rate, pulse amplitude, a dicrotic emphasis (mixing in the derivative) and a polarity
-  convention as in the E4's band-passed BVP.
+  variability: resting heart rate and its rise under stress, pulse amplitude, and a dicrotic emphasis (mixing in
+  the derivative). The result is high-passed at 0.3 Hz and zero-mean, like the E4's BVP.
 * **ACC** (1/64 g, 32 Hz, clipped to the E4's +-2 g): posture (gravity direction; standing during the TSST),
-  walking between rooms at the start of rests (1.6-2.0 Hz arm swing), speech gestures under stress, fidgets,
-  near-stillness in meditation, and a double tap at the chest device's start (how WESAD's authors synchronised the
-  two devices).
+  walking between rooms at the start of rests (1.6-2.0 Hz arm swing), speech gestures under stress (~6/min),
+  small fidgets while seated (~2/min), near-stillness in meditation, and a double tap at the chest device's start
+  (how WESAD's authors synchronised the two devices).
 * **Motion artefacts in the PPG** proportional to the simulated arm acceleration, so walking and gesturing corrupt
   the pulse as they do on a real wrist.
-* **EDA** (uS, 4 Hz): a subject-specific tonic level with drift that rises by 0.5-1.5 uS under stress (with a
-  90 s lag), and skin-conductance responses (rise ~0.75 s, decay ~3.5 s) as a Poisson process whose rate is
-  ~4/min under stress, ~1/min at baseline and ~0.4/min in meditation.
+* **EDA** (uS, 4 Hz): a subject-specific tonic level (log-normal around 1 uS) with drift, raised at the start and
+  fading over ~20 min (habituation: the baseline is not flat), rising under stress by 30-100% of the subject's
+  level with a 2.5 min lag; skin-conductance responses (rise ~0.75 s, decay ~3.5 s) come as a Poisson process
+  whose rate is ~4/min under stress, ~1/min at baseline and ~0.4/min in meditation.
 * **TEMP** (degC, 4 Hz): warm-up from room temperature after the device is put on, slow drift, and a 0.3-0.8 degC
   drop under stress (peripheral vasoconstriction) with a 2 min lag.
 
@@ -35,7 +36,7 @@ pulse morphology is the same template for everyone apart from amplitude and dicr
 at block edges (the physiology lags only for EDA and temperature); no sweating, cold hands, loose straps, sensor
 dropouts or the E4's BVP saturation; the TSST's anticipation and recovery are not modelled beyond the lags.
 
-Speed: 6 subjects of the full protocol (~78 min each) take about 1.5 s on one core (the CSV writing in
+Speed: 6 subjects of the full protocol (~84 min each) take about 1.5 s on one core (the CSV writing in
 :mod:`helpers.data.wesad` costs more than the simulation).
 """
 from __future__ import annotations
@@ -136,7 +137,7 @@ def simulate_wesad_subjects(n_subjects: int, *, seed: int = 0, time_scale: float
     seed : int
         Seed; the same seed gives the same subjects, byte for byte.
     time_scale : float
-        Multiplies every block duration (1.0: the full ~78 min protocol; 0.25 makes baseline 5 min and stress
+        Multiplies every block duration (1.0: the full ~84 min protocol; 0.25 makes baseline 5 min and stress
         2.5 min, for quick tests). Blocks last at least 60 s.
 
     Returns
@@ -179,7 +180,8 @@ def _simulate_subject(sid: str, rng: np.random.Generator, e4_start: float, proto
         "dicrotic": float(rng.uniform(-0.35, 0.35)),
         "artefact_gain": float(rng.uniform(0.5, 2.0)),
         "eda_level": float(rng.lognormal(np.log(1.0), 0.7)),
-        "eda_stress": float(rng.uniform(0.5, 1.5)),
+        "eda_stress": float(rng.uniform(0.3, 1.0)),   # times the subject's level: responders differ
+        "eda_habituation": float(rng.uniform(0.2, 1.0)),
         "scr_gain": float(rng.lognormal(0, 0.4)),
         "temp_skin": float(rng.uniform(31.5, 35.0)),
         "temp_stress": float(rng.uniform(0.3, 0.8)),
@@ -265,13 +267,14 @@ def _acceleration(states, rng, *, tap_at_s: float):
                               0.25 * np.sin(2 * np.pi * f * tt)], axis=1)
             dyn[i0:j1] += swing * rng.uniform(0.7, 1.4) + rng.normal(0, 0.05, swing.shape)
             grav[i0:j1] = standing
-        rate = {"walk": 1.0, "gesture": 6.0, "still": 0.5, "very_still": 0.05}[kind]  # movements per minute
+        rate = {"walk": 1.0, "gesture": 6.0, "still": 2.0, "very_still": 0.05}[kind]  # movements per minute
         for _ in range(rng.poisson(rate * (b - a) / 60.0)):
             c = int(rng.integers(i0, i1))
             length = int(rng.uniform(1, 3) * FS_ACC)
             burst = sps.sosfiltfilt(_GESTURE_SOS, rng.normal(0, 1, (length, 3)), axis=0)  # arm movement < 3 Hz
             end = min(n, c + length)
-            dyn[c:end] += rng.uniform(0.15, 0.5) * burst[: end - c] * np.hanning(length)[: end - c, None] * 3
+            size = rng.uniform(0.15, 0.5) if kind in ("walk", "gesture") else rng.uniform(0.03, 0.25)
+            dyn[c:end] += size * burst[: end - c] * np.hanning(length)[: end - c, None] * 3
     # Smooth posture changes over ~2 s so gravity does not jump.
     kernel = np.ones(2 * FS_ACC) / (2 * FS_ACC)
     grav = np.stack([np.convolve(np.pad(grav[:, k], (FS_ACC, FS_ACC - 1), mode="edge"), kernel, "valid")
@@ -300,9 +303,14 @@ def _lag(x: np.ndarray, tau_s: float, fs: float) -> np.ndarray:
 def _eda(states, subj, rng):
     n = len(states) * FS_EDA
     per_sample = np.repeat(states, FS_EDA)
-    target = np.array([STATES[s].eda_delta_us * (subj["eda_stress"] if s == "stress" else 1.0) for s in per_sample])
+    level = subj["eda_level"]
+    target = np.array([STATES[s].eda_delta_us * (subj["eda_stress"] * level if s == "stress" else 1.0)
+                       for s in per_sample])
     drift = np.cumsum(rng.normal(0, 0.002, n))
-    tonic = subj["eda_level"] + _lag(target, 90.0, FS_EDA) + drift - drift.mean() * 0.5
+    # Arousal from arriving and being wired up fades over the first ~20 min (habituation), so the baseline is not
+    # flat; the tonic level follows the condition with a lag of minutes.
+    habituation = subj["eda_habituation"] * level * np.exp(-np.arange(n) / FS_EDA / 1200.0)
+    tonic = level + habituation + _lag(target, 150.0, FS_EDA) + drift - drift.mean() * 0.5
     # Skin-conductance responses: a Poisson process whose rate follows the condition.
     rate = np.array([STATES[s].scr_per_min for s in per_sample]) / 60.0 / FS_EDA
     onsets = rng.random(n) < rate
