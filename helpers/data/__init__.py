@@ -22,6 +22,7 @@ from helpers.data.container import SignalDataset
 DATASETS: dict[str, str] = {
     "zenodo_af": "helpers.data.zenodo_af",
     "cinc2017": "helpers.data.cinc2017",
+    "deap": "helpers.data.deap",
     "mitbih": "helpers.data.mitbih",
     "wesad": "helpers.data.wesad",
 }
