@@ -11,7 +11,9 @@ Stages, each timed on its own:
 4. **detect** (not part of the budget): neurokit2 R peaks on MLII, scored against the reference beats (Se, +P).
 
 The course budget (DESIGN.md) is load + filter + segment of all 48 records in <= 20 s on 2 CPU cores;
-``seconds_total`` is that sum, ``seconds_detect`` is reported beside it. The last line printed is one JSON object::
+``seconds_total`` is that sum (wall clock), ``seconds_detect`` is reported beside it, and ``cpu_seconds_total`` is
+the CPU time of this process for the same stages (a fairer figure when other jobs share the cores). The last line
+printed is one JSON object::
 
     python benchmarks/mitbih_preprocess.py                              # synthetic, real size
     python benchmarks/mitbih_preprocess.py --path ~/data/mitdb          # your copy of the real database
@@ -88,6 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-detect", action="store_true", help="skip the (slower) R-peak detector check")
     args = parser.parse_args(argv)
 
+    c0 = time.process_time()
     t0 = time.perf_counter()
     if args.path is not None:
         ds, data = load_real(args.path), "real"
@@ -109,8 +112,9 @@ def main(argv: list[str] | None = None) -> dict:
     t_segment = time.perf_counter() - t0
     print(f"segment  {t_segment:7.2f} s  ({len(beats)} beats -> X {beats.X.shape} float32, rr {beats.rr.shape})")
 
-    total = t_load + t_filter + t_segment
-    print(f"total    {total:7.2f} s  (load + filter + segment; course budget 20 s for all 48 records)")
+    total, cpu = t_load + t_filter + t_segment, time.process_time() - c0
+    print(f"total    {total:7.2f} s  (load + filter + segment; course budget 20 s for all 48 records; "
+          f"CPU time {cpu:.2f} s)")
 
     det, t_detect = {}, 0.0
     if not args.no_detect:
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     out = {"records": len(ds), "beats": len(beats), "seconds_load": round(t_load, 3),
            "seconds_filter": round(t_filter, 3), "seconds_segment": round(t_segment, 3),
-           "seconds_total": round(total, 3), "seconds_detect": round(t_detect, 3), "data": data,
+           "seconds_total": round(total, 3), "cpu_seconds_total": round(cpu, 3), "seconds_detect": round(t_detect, 3), "data": data,
            "se": round(det["se"], 5) if det else None, "ppv": round(det["ppv"], 5) if det else None}
     print(json.dumps(out), flush=True)
     return out

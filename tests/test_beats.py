@@ -203,3 +203,32 @@ def test_beats_from_dataset_with_detected_peaks_reports_detector_scores():
     assert [d["record"] for d in det.detection["per_record"]] == ["100", "119"]
     # Detected beats carry the symbol of the reference beat they match, within 150 ms of it.
     assert abs(len(det) - len(ref)) <= 2 and set(det.symbol.tolist()) == set(ref.symbol.tolist())
+
+
+# ------------------------------------------------------------------------------------------------ benchmark
+
+def _benchmark_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "mitbih_preprocess.py"
+    spec = importlib.util.spec_from_file_location("mitbih_preprocess", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_preprocess_benchmark_says_which_data_it_used_and_ends_with_json(capsys, monkeypatch, tmp_path):
+    import json
+
+    bench = _benchmark_module()
+    out = bench.main(["--records", "2", "--duration-s", "20", "--no-detect"])
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last == out and out["data"] == "synthetic" and out["records"] == 2 and out["beats"] > 30
+    assert out["seconds_total"] == pytest.approx(out["seconds_load"] + out["seconds_filter"] + out["seconds_segment"],
+                                                 abs=0.01)
+    # --path goes through the one loader function (helpers.data.load), and the report says "real".
+    seen = []
+    monkeypatch.setattr(bench, "load_real", lambda p: seen.append(p) or bench.synthetic_dataset(1, 20.0))
+    out = bench.main(["--path", str(tmp_path), "--no-detect"])
+    assert seen == [tmp_path] and out["data"] == "real" and out["records"] == 1

@@ -37,8 +37,8 @@ Every rhythm change is a ``+`` annotation whose aux names the new rhythm (``(N``
 ``(VT``, ``(P``); the first one sits at the record's start. Beat annotations sit on the R peak (the largest
 deflection of the template is at its centre for N, S and F beats; for V beats it lies within ~30 ms).
 
-Class balance over all 48 records x 300 s with seed 0 is close to the real database's: about 89% N, 2.5-3% S,
-7-8% V, ~0.8% F and a few Q among the 44 non-paced records; paced beats add ~7% Q over all 48.
+Class balance over all 48 records x 300 s with seed 0 is close to the real database's: 89.3% N, 2.9% S, 7.1% V,
+0.6% F and 0.01% Q among the 44 non-paced records (~16,700 beats); paced beats make Q 7.8% over all 48.
 
 Why it is hard in the right way
 -------------------------------
@@ -46,7 +46,9 @@ Each patient's V (and S) beats have their own shape, and normal beats differ bet
 normal and supraventricular beats differ within one. A model trained on beats of the same patients it is tested
 on (a random beat-level split) recognises each patient's shapes; on new patients (DS1 -> DS2) it must rely on
 what generalises (QRS width, prematurity, RR ratios), and scores clearly lower: the patient-leakage gap of the
-unit.
+unit. With 48 x 300 s, a random forest on the MLII beat (every 4th sample) plus the five RR features reaches a
+balanced accuracy over N/S/V/F of 0.95 / 0.93 (seeds 0 / 1) on a random 50/50 beat split, but 0.50 / 0.64 trained
+on DS1 and tested on DS2 (S recall 0.05 / 0.62, F recall 0).
 
 What is not realistic
 ---------------------
@@ -55,7 +57,7 @@ one heart vector; there are no atrial flutter, ventricular flutter, escape rhyth
 changes, ``~`` noise annotations, or lead swaps; the second lead is always V1 or V5 after MLII (the real 102 and
 104 record V5/V2 without MLII); f-waves are a quasi-periodic sinusoid pair; pacing spikes are idealised.
 
-Generating 48 records x 300 s takes about 3 s on one core, 48 x 1800 s about 20 s.
+Generating 48 records x 300 s takes about 3 s on one core, 48 x 1805 s (the real size) about 14 s.
 """
 from __future__ import annotations
 
@@ -235,7 +237,7 @@ def _ventricular_components(normal: np.ndarray, rng: np.random.Generator) -> np.
     c[:, 2] = 0.01
     sgn = rng.choice([-1.0, 1.0])
     main = sgn * u(0.8, 2.2) * max(abs(normal[_R, 0]), abs(normal[_SW, 0]), 0.5)
-    c[_R] = (main, u(-0.01, 0.01), u(0.02, 0.035))
+    c[_R] = (main, u(-0.01, 0.01), u(0.024, 0.038))
     # A second, opposite lobe makes the complex biphasic; its size and delay are what make each focus distinct.
     # Real ectopic complexes are rarely pure QS: the opposite lobe is 30-90% of the main one.
     c[_SW] = (-main * u(0.3, 0.9), u(0.04, 0.07), u(0.015, 0.03))
@@ -493,7 +495,9 @@ def _simulate_one(record: str, duration_s: float, fs: float, seed: int) -> Simul
                 on[a:b] = 1.0
             ramp = np.convolve(on, np.ones(int(0.3 * fs)) / int(0.3 * fs), mode="same")
             x += ramp * _f_waves(n, fs, p.f_amp * (1.0 if lead == 1 and lead2 == "V1" else 0.5), rng)
-        x *= p.gains[lead]
+        # The MIT-BIH recorders digitised +-5 mV (11 bits at 200 adu/mV): keep the clean ECG within +-4 mV, so the
+        # WFDB copy is not clipped (a very large ventricular beat lowers the whole lead's gain instead).
+        x *= min(p.gains[lead], 4.0 / max(float(np.abs(x).max()), 1e-6))
         x += emg_noise(n, fs, rng, 0.012 * noise * rng.uniform(0.7, 1.3), burst_fraction=0.03 * noise)
         x += baseline_wander(n, fs, rng, 0.15 * noise * rng.uniform(0.5, 1.5))
         x += powerline(n, fs, rng, 0.01 * rng.uniform(0.0, 1.0), freq_hz=60.0)  # recorded in Boston
