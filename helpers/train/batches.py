@@ -28,6 +28,11 @@ class ArrayPairs(Dataset):
         return len(self.X)
 
     def __getitem__(self, idx):
+        if self.X.is_cuda and not isinstance(idx, int):
+            # A list index is turned into a host tensor and copied to the GPU with a blocking copy, which waits
+            # for every queued kernel: the GPU then idles while the host launches the next step (profiled in
+            # benchmarks/README.md). A non-blocking copy of the indices keeps the host ahead of the GPU.
+            idx = torch.as_tensor(idx).to(self.X.device, non_blocking=True)
         return self.X[idx], self.y[idx]
 
 

@@ -132,7 +132,8 @@ class Records(Dataset):
         pos = torch.where(valid, first[:, None] + t[None, :], 0)  # (B, T)
         x = self.flat[:, pos].transpose(0, 1) * valid[:, None, :]  # (C, B, T) -> (B, C, T), padding zeroed
         padded = bool((keep < T).any())  # decided on the host, from lengths: no GPU sync
-        return x.contiguous(), self._labels[torch.from_numpy(idx).to(self.device)], ~valid if padded else None
+        rows = torch.from_numpy(idx).to(self.device, non_blocking=True)  # a blocking copy would drain the GPU queue
+        return x.contiguous(), self._labels[rows], ~valid if padded else None
 
     def batches(self, batch_size: int, *, shuffle: bool = False, seed: int = 0, rank: int = 0,
                 world_size: int = 1, drop_last: bool = False) -> RecordBatches:
