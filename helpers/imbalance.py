@@ -72,7 +72,7 @@ def target_counts(y, sampling_strategy: str | float | dict = "auto") -> dict[int
             raise ValueError(f"sampling_strategy names class(es) {unknown} absent from y (classes {sorted(counts)})")
         wanted = {c: int(n) for c, n in sampling_strategy.items()}
     elif isinstance(sampling_strategy, (float, int)) and 0 < sampling_strategy <= 1:
-        wanted = {c: int(round(sampling_strategy * n_max)) for c in counts}
+        wanted = {c: round(sampling_strategy * n_max) for c in counts}
     else:
         raise ValueError(f"sampling_strategy must be 'auto', a float in (0, 1] or a dict, got {sampling_strategy!r}")
     return {c: n for c, n in wanted.items() if n > counts[c]}

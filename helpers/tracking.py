@@ -35,7 +35,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["MLflowCallback", "default_tracking_uri", "runs_table"]
 
@@ -242,7 +242,7 @@ class MLflowCallback:
             self.client.set_terminated(self.run_id, status)
             self._open = False
 
-    def __enter__(self) -> MLflowCallback:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

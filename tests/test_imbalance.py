@@ -38,7 +38,7 @@ def test_random_oversampling_keeps_every_beat_in_order_then_adds_copies_of_the_s
     np.testing.assert_array_equal(yr[: len(y)], y)
     for x_new, c in zip(Xr[len(X):], yr[len(y):]):  # every new beat is a real beat of its own class
         assert (np.abs(X[y == c] - x_new).max(axis=(1, 2)) == 0).any()
-    X2, y2 = oversample(X, y, "random", seed=0)
+    X2, _ = oversample(X, y, "random", seed=0)
     np.testing.assert_array_equal(X2, Xr)  # seeded
     _, y_quarter = oversample(X, y, "random", sampling_strategy=0.25)
     assert np.bincount(y_quarter).tolist() == [60, 15, 15, 15]
