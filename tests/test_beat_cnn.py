@@ -144,3 +144,14 @@ def test_integrated_gradients_explain_the_waveform_of_a_batch_of_beats():
     np.testing.assert_allclose(a.sum(axis=(1, 2)), gap, rtol=0.05, atol=0.02)
     s = attribute(model, x[:2], 2, method="saliency")
     assert s.shape == (2, 6, L) and np.isfinite(s).all() and (s >= 0).all()
+
+
+def test_one_beat_can_be_drawn_coloured_by_its_waveform_attribution():
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.explain import plot_overlay
+
+    model = build(seed=4).eval()
+    x = beat_inputs(*beats(2, seed=4))
+    ax = plot_overlay(model, x[0], 180.0, target=2, baselines=model.attribution_baseline(x[:1]), n_steps=16)
+    assert ax.get_title() == "integrated gradients for class 2"
