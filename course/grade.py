@@ -186,6 +186,8 @@ def main(argv=None) -> int:
                         help=f"grade without the sandbox (same as {sandbox.UNSANDBOXED_ENV}=1): student code then "
                              "runs with your permissions")
     args = parser.parse_args(argv)
+    # nbgrader shells out to `alembic`, which lives beside this Python in the virtual environment
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     if args.unsandboxed:
         os.environ[sandbox.UNSANDBOXED_ENV] = "1"
     if sandbox.bwrap_path() is None and not sandbox.unsandboxed_allowed():

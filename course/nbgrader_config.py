@@ -63,11 +63,12 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # in its environment, whoever starts autograding: `make grade`, `nbgrader autograde` or the formgrader). Without
 # bwrap it refuses to grade unless BIOSIGNAL_GRADE_UNSANDBOXED=1. See the instructor guide.
 #
-# Time limits, from the measured FAST-mode times of af_cnn on 2 cores (a correct submission: whole notebook
-# 55-65 s idle, 110 s with the other core busy; slowest cell, training, 12 s idle / 30 s busy): a cell gets
-# CELL_TIMEOUT_S (4x the slowest cell on a busy machine; an infinite loop costs that cell and this much time), and
-# the whole submission SUBMISSION_TIMEOUT_S (about 3x a busy run); cells after that are marked "not run". A loop
-# that ignores the interrupt is killed.
+# Time limits, from measured FAST-mode times of af_cnn under `make grade` on 2 cores shared with other work
+# (load 5-7): a correct submission's cells took 36-63 s in all, 45-75 s per submission with kernel start and
+# grading; the slowest cell (training) 17-29 s, the next (loading and synthesising the data) 10-16 s. A cell gets
+# CELL_TIMEOUT_S (4x the slowest cell on that busy machine: an infinite loop costs that cell and two minutes), the
+# whole submission SUBMISSION_TIMEOUT_S (about 5x a busy run); cells after that are marked "not run". A loop that
+# ignores the interrupt is killed.
 CELL_TIMEOUT_S = 120
 SUBMISSION_TIMEOUT_S = 360
 c.ResilientExecute.kernel_manager_class = SandboxedKernelManager

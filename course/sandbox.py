@@ -83,8 +83,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox = Bool(True, help="Run the kernel in bwrap (False only for debugging; see UNSANDBOXED_ENV).").tag(
         config=True)
     memory_limit_mb = Integer(
-        8192, help="Address-space limit of the kernel (RLIMIT_AS), MiB; 0 for none. FAST-mode af_cnn peaks near "
-        "3.5 GiB of address space (torch and BLAS reserve far more than they use).").tag(config=True)
+        4096, help="Address-space limit of the kernel (RLIMIT_AS), MiB; 0 for none. A FAST-mode af_cnn kernel peaks "
+        "at 2.1 GiB of address space (0.85 GiB resident; torch and BLAS reserve more than they use).").tag(
+        config=True)
     file_size_limit_mb = Integer(512, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB.").tag(config=True)
     tmp_size_mb = Integer(1024, help="Size of the kernel's private /tmp (home and data cache live there), MiB.").tag(
         config=True)
