@@ -112,6 +112,7 @@ def test_a_parent_folder_holding_either_release_is_found(tmp_path):
     write_matlab(both / "data_preprocessed_matlab", subjects=(2,))
     ds = deap.read(both, strict=False)
     assert ds.metadata["release"] == "python" and ds.subject_ids[0] == "s01"
+    assert ds.metadata["path"] == str(both) and ds.metadata["folder"] == str(both / "data_preprocessed_python")
     ds = deap.read(both, strict=False, release="matlab")
     assert ds.metadata["release"] == "matlab" and ds.subject_ids[0] == "s02"
 

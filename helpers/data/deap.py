@@ -25,9 +25,10 @@ file, so a truncated or foreign file is an error naming it. ``strict=False`` acc
 length of at least the 3 s baseline (for small hand-made files, e.g. in tests), still with 40 channels and 4
 ratings in 1-9 per trial.
 
-Dtype. The real files hold float64 arrays (each ``.dat`` is ~103 MB: 40 x 40 x 8064 x 8 bytes plus a few hundred
-bytes of pickle), so the synthetic files written here are float64 too; ``read`` returns float32 records (half the
-memory: 32 subjects take ~1.65 GB, or ~1.3 GB with ``channels=EEG_CHANNELS``).
+Dtype. The real files hold float64 arrays (~103 MB per ``.dat``: 40 x 40 x 8064 x 8 bytes plus a few hundred bytes
+of pickle; taken from DEAP's documentation and its users' reports, not checked against a real file here), so the
+synthetic files written here are float64 too (8 subjects: 826 MB on disk). ``read`` accepts any numeric dtype and
+returns float32 records (half the memory: 32 subjects take ~1.65 GB, ~1.3 GB with ``channels=EEG_CHANNELS``).
 
 Licence: DEAP's end-user licence agreement (academic research only; no redistribution), so it is never downloaded
 for you (:func:`fetch` explains how to request it). Cite Koelstra S, Muhl C, Soleymani M, Lee J-S, Yazdani A,
@@ -118,7 +119,8 @@ def read(path: Path | str, *, subjects: Sequence[str | int] | None = None, chann
     SignalDataset
         ``signals`` float32 ``(n_channels, n_samples)`` per trial (EEG in uV) at 128 Hz; ``labels`` 1 for high
         valence (rating > 5); ``targets`` float64 ``(n_records, 4)`` ratings in 1-9; ``channel_names``;
-        ``metadata`` with ``release``, ``files``, ``baseline_s`` and ``units``.
+        ``metadata`` with ``folder`` (where the files were found), ``release``, ``files``, ``baseline_s`` and
+        ``units``.
 
     Raises
     ------
@@ -148,7 +150,7 @@ def read(path: Path | str, *, subjects: Sequence[str | int] | None = None, chann
         subject_ids=np.array(subject_ids), record_ids=np.array(record_ids), class_names=SPEC.class_names,
         source="real", name=NAME, channel_names=tuple(CHANNEL_NAMES[i] for i in picks), targets=ratings,
         target_names=TARGET_NAMES,
-        metadata={"path": str(folder), "release": release, "files": [str(f) for _, f in files],
+        metadata={"path": str(path), "folder": str(folder), "release": release, "files": [str(f) for _, f in files],
                   "baseline_s": BASELINE_S, "label_rule": f"valence > {THRESHOLD:g}",
                   "units": {"EEG": "uV", "hEOG": "uV", "vEOG": "uV", "zEMG": "uV", "tEMG": "uV",
                             "others": "units of the recording (see DEAP's documentation)"}})
