@@ -11,17 +11,9 @@ import sys
 COURSE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(COURSE)
 
+# The course's own classes are named by import path ("module.Class"), resolved only when a command uses them:
+# loading this file (JupyterLab's formgrader does, on every start) imports nothing of the grading machinery.
 sys.path.insert(0, COURSE)
-from grading_export import CourseCsvExport  # noqa: E402
-from grading_preprocessors import (  # noqa: E402
-    CourseFeedbackExporter,
-    HideHiddenTestResults,
-    MarkManualGrading,
-    ResilientExecute,
-    RestoreDeletedCells,
-    ScrubHiddenTests,
-)
-from sandbox import SandboxedKernelManager  # noqa: E402
 import nbgrader  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
@@ -71,7 +63,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # ignores the interrupt is killed.
 CELL_TIMEOUT_S = 120
 SUBMISSION_TIMEOUT_S = 360
-c.ResilientExecute.kernel_manager_class = SandboxedKernelManager
+c.ResilientExecute.kernel_manager_class = "sandbox.SandboxedKernelManager"
 c.ResilientExecute.submission_timeout = SUBMISSION_TIMEOUT_S
 c.Execute.timeout = CELL_TIMEOUT_S
 c.Execute.error_on_timeout = {
@@ -92,11 +84,11 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateIds,
     OverwriteKernelspec,
-    RestoreDeletedCells,
+    "grading_preprocessors.RestoreDeletedCells",
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    ResilientExecute,
+    "grading_preprocessors.ResilientExecute",
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -111,13 +103,13 @@ c.Autograde.autograde_preprocessors = [
 # HideHiddenTestResults finds the cells by their hidden region. The template says "awaiting manual grading".
 c.GenerateFeedback.preprocessors = [
     GetGrades,
-    MarkManualGrading,
-    HideHiddenTestResults,
+    "grading_preprocessors.MarkManualGrading",
+    "grading_preprocessors.HideHiddenTestResults",
     ClearHiddenTests,
-    ScrubHiddenTests,
+    "grading_preprocessors.ScrubHiddenTests",
     CSSHTMLHeaderPreprocessor,
 ]
-c.GenerateFeedback.exporter_class = CourseFeedbackExporter
+c.GenerateFeedback.exporter_class = "grading_preprocessors.CourseFeedbackExporter"
 c.CourseFeedbackExporter.template_name = "course_feedback"
 c.CourseFeedbackExporter.extra_template_basedirs = [
     os.path.join(COURSE, "templates"),
@@ -128,5 +120,5 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # grades.csv with the autograded points, the points awaiting manual grading and each submission's grading status
-c.ExportApp.plugin_class = CourseCsvExport
+c.ExportApp.plugin_class = "grading_export.CourseCsvExport"
 c.CourseCsvExport.to = os.path.join(ROOT, "build", "grades.csv")
