@@ -15,6 +15,7 @@ import importlib
 from .base import SignalModel, count_parameters, padding_mask_from_lengths
 from .beat_cnn import BeatCNN, BeatCNNConfig, beat_inputs
 from .cnn1d import CNN1D, CNN1DConfig
+from .eeg_sequence import EEGCNNLSTM, EEGCNNTransformer, EEGSequenceConfig
 
 # name -> "module:Class". Imported on demand, so a family whose module is missing or broken only fails when
 # someone asks for it, never at `import helpers.models`.
@@ -23,6 +24,8 @@ MODELS: dict[str, str] = {
     "signal_transformer": "helpers.models.signal_transformer:SignalTransformer",
     "cnn_lstm": "helpers.models.cnn_lstm:CNNLSTM",
     "beat_cnn": "helpers.models.beat_cnn:BeatCNN",
+    "eeg_cnn_lstm": "helpers.models.eeg_sequence:EEGCNNLSTM",
+    "eeg_cnn_transformer": "helpers.models.eeg_sequence:EEGCNNTransformer",
 }
 
 
@@ -46,7 +49,8 @@ def create_model(name: str, **kwargs) -> SignalModel:
     Parameters
     ----------
     name : str
-        One of ``MODELS``: ``"cnn1d"``, ``"signal_transformer"``, ``"cnn_lstm"``, ``"beat_cnn"``.
+        One of ``MODELS``: ``"cnn1d"``, ``"signal_transformer"``, ``"cnn_lstm"``, ``"beat_cnn"``,
+        ``"eeg_cnn_lstm"``, ``"eeg_cnn_transformer"``.
     **kwargs
         Passed to the constructor: ``in_channels``, ``n_outputs``, ``input_length`` and model options.
 
@@ -57,5 +61,6 @@ def create_model(name: str, **kwargs) -> SignalModel:
     return get_model_class(name)(**kwargs)
 
 
-__all__ = ["CNN1D", "MODELS", "BeatCNN", "BeatCNNConfig", "CNN1DConfig", "SignalModel", "beat_inputs",
+__all__ = ["CNN1D", "EEGCNNLSTM", "MODELS", "BeatCNN", "BeatCNNConfig", "CNN1DConfig", "EEGCNNTransformer",
+           "EEGSequenceConfig", "SignalModel", "beat_inputs",
            "count_parameters", "create_model", "get_model_class", "padding_mask_from_lengths"]
