@@ -24,6 +24,7 @@ SMALL = {
                            "n_heads": 2, "ffn_hidden": 64, "pool_heads": 2, "head_hidden": 16, "dropout": 0.0},
     # rr_features=0: the contract builds one-channel models too; the RR channels are tested in test_beat_cnn.py
     "beat_cnn": {"channels": (8, 16), "rr_features": 0, "rr_hidden": 8, "head_hidden": 8, "dropout": 0.0},
+    "tiny_transformer": {"stem_channels": (8, 16), "d_model": 16, "n_layers": 1, "ffn_hidden": 32, "dropout": 0.0},
     # windows of 32 samples, hop 16: the padded lengths below (64, 97, 200) then hold 3, 5 and 11 whole windows
     "eeg_cnn_lstm": {"window": 32, "step": 16, "spatial_filters": 4, "temporal_filters": 4, "kernel_size": 5,
                      "d_model": 8, "hidden": 8, "dropout": 0.0},

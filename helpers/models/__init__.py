@@ -16,6 +16,7 @@ from .base import SignalModel, count_parameters, padding_mask_from_lengths
 from .beat_cnn import BeatCNN, BeatCNNConfig, beat_inputs
 from .cnn1d import CNN1D, CNN1DConfig
 from .eeg_sequence import EEGCNNLSTM, EEGCNNTransformer, EEGSequenceConfig
+from .tiny_transformer import TinyPPGTransformer, TinyPPGTransformerConfig
 
 # name -> "module:Class". Imported on demand, so a family whose module is missing or broken only fails when
 # someone asks for it, never at `import helpers.models`.
@@ -26,6 +27,7 @@ MODELS: dict[str, str] = {
     "beat_cnn": "helpers.models.beat_cnn:BeatCNN",
     "eeg_cnn_lstm": "helpers.models.eeg_sequence:EEGCNNLSTM",
     "eeg_cnn_transformer": "helpers.models.eeg_sequence:EEGCNNTransformer",
+    "tiny_transformer": "helpers.models.tiny_transformer:TinyPPGTransformer",
 }
 
 
@@ -50,7 +52,8 @@ def create_model(name: str, **kwargs) -> SignalModel:
     ----------
     name : str
         One of ``MODELS``: ``"cnn1d"``, ``"signal_transformer"``, ``"cnn_lstm"``, ``"beat_cnn"``,
-        ``"eeg_cnn_lstm"``, ``"eeg_cnn_transformer"``.
+        ``"eeg_cnn_lstm"``, ``"eeg_cnn_transformer"``,
+        ``"tiny_transformer"``.
     **kwargs
         Passed to the constructor: ``in_channels``, ``n_outputs``, ``input_length`` and model options.
 
@@ -62,5 +65,5 @@ def create_model(name: str, **kwargs) -> SignalModel:
 
 
 __all__ = ["CNN1D", "EEGCNNLSTM", "MODELS", "BeatCNN", "BeatCNNConfig", "CNN1DConfig", "EEGCNNTransformer",
-           "EEGSequenceConfig", "SignalModel", "beat_inputs",
+           "EEGSequenceConfig", "SignalModel", "TinyPPGTransformer", "TinyPPGTransformerConfig", "beat_inputs",
            "count_parameters", "create_model", "get_model_class", "padding_mask_from_lengths"]
