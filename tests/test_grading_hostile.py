@@ -151,10 +151,9 @@ def _net():
         return "reachable"
     except OSError as error:
         return "unreachable: " + type(error).__name__
-import helpers.course
 print("PROBE", json.dumps({{
     "fast": os.environ.get("BIOSIGNAL_FAST"), "source": os.environ.get("BIOSIGNAL_DATA_SOURCE"),
-    "run_mode": list(helpers.course.run_mode(False, "auto")), "home": os.environ.get("HOME"),
+    "home": os.environ.get("HOME"),
     "data": os.environ.get("BIOSIGNAL_DATA"),
     "sees_repo": os.path.exists({str(root / "course")!r}), "sees_solutions": os.path.exists({str(solution)!r}),
     "sees_home": os.path.exists({str(home)!r}), "net": _net(), "cwd": sorted(os.listdir(".")),
@@ -302,11 +301,25 @@ def test_submission_cannot_touch_gradebook_peers_files_outside_or_the_data_cache
 def test_kernel_sees_only_its_scratch_copy_no_network_and_runs_ci_sized(hostile):
     probe = outputs_text(hostile, "i_probe", "PROBE")
     assert probe["fast"] == "1" and probe["source"] == "synthetic", probe   # set by the sandbox, not the caller
-    assert probe["run_mode"] == [True, "synthetic"]
     assert not probe["sees_repo"] and not probe["sees_solutions"] and not probe["sees_home"], probe
     assert probe["home"] != os.environ.get("HOME") and probe["data"] != str(hostile["cache"]), probe
     assert probe["net"].startswith("unreachable"), probe
     assert probe["cwd"] == ["tiny.ipynb"], probe
+
+
+def test_plain_nbgrader_autograde_is_sandboxed_and_ci_sized(hostile):
+    """Issue 7: autograding is CI-sized whatever starts it; the command line, with nothing in its environment."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIOSIGNAL_")}
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "autograde", "tiny",
+                          "--student", "i_probe", "--force"], cwd=hostile["root"] / "course", env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    probe = outputs_text(hostile, "i_probe", "PROBE")
+    assert probe["fast"] == "1" and probe["source"] == "synthetic", probe
+    assert not probe["sees_repo"] and probe["net"].startswith("unreachable"), probe
 
 
 @pytest.mark.parametrize("student", ["c_ast", "c_input", "c_exc", "c_event"])
