@@ -4,8 +4,10 @@ Autograding executes untrusted code. nbgrader itself (sanitising, restoring cell
 feedback) stays outside, trusted; only the Jupyter kernel that runs the student's cells is started inside
 bubblewrap (``bwrap``, Linux user namespaces). Inside, the kernel sees
 
-- a scratch copy of the one submission's folder (its working directory, writable, thrown away afterwards);
-- the operating system (``/usr``, ``/etc``), the Python installation and the ``helpers`` package, read-only;
+- a scratch copy of the one submission's folder (its working directory: the files read-only in a writable,
+  size-limited, in-memory folder, thrown away afterwards);
+- the operating system (``/usr``, ``/etc`` without its secrets), the Python installation and the ``helpers``
+  package, read-only;
 - an empty private ``/tmp``, home directory and data cache (``$BIOSIGNAL_DATA``), discarded at the end;
 
 and nothing else: not the repository (``solutions/``, ``course/gradebook.db``, other submissions), not the real
@@ -53,6 +55,10 @@ os.execvp(sys.argv[3], sys.argv[3:])
 """
 
 
+_ETC_SECRET_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/security/opasswd")
+_ETC_SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
+
+
 def bwrap_path() -> str | None:
     """The bubblewrap executable, or None when it is not installed."""
     return shutil.which("bwrap")
@@ -87,8 +93,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         "at 2.1 GiB of address space (0.85 GiB resident; torch and BLAS reserve more than they use).").tag(
         config=True)
     file_size_limit_mb = Integer(512, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB.").tag(config=True)
-    tmp_size_mb = Integer(1024, help="Size of the kernel's private /tmp (home and data cache live there), MiB.").tag(
-        config=True)
+    tmp_size_mb = Integer(1024, help="Size of the kernel's private /tmp (home and data cache live there) and, "
+                          "separately, of its working folder, MiB.").tag(config=True)
     hidden_paths = List(Unicode(), help="Extra host paths the kernel must not see even if under a bound path.").tag(
         config=True)
 
@@ -159,6 +165,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         for top in ("/usr", "/etc", "/sys"):
             if Path(top).is_dir():
                 args += ["--ro-bind", top, top]
+        # the kernel runs as root inside when the grader does (without capabilities, but owning root's files):
+        # hide what root can read in /etc that a submission could print into its own feedback
+        for secret in _ETC_SECRET_FILES:
+            if Path(secret).is_file():
+                args += ["--ro-bind", "/dev/null", secret]
+        for secret in _ETC_SECRET_DIRS:
+            if Path(secret).is_dir():
+                args += ["--tmpfs", secret]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
             p = Path(top)
             if p.is_symlink():
@@ -172,7 +186,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         for p in self.hidden_paths:
             if Path(p).exists():
                 args += ["--tmpfs", p]
-        args += ["--bind", str(work), str(work), "--bind", str(ipc), str(ipc), "--chdir", str(work)]
+        # the working folder is a size-limited tmpfs holding the submission's files read-only: what the kernel
+        # writes there stays in memory and vanishes with it, and cannot fill the grader's disk
+        args += ["--size", str(self.tmp_size_mb * 1024 * 1024), "--tmpfs", str(work)]
+        for entry in sorted(work.iterdir()):
+            args += ["--ro-bind", str(entry), str(entry)]
+        args += ["--bind", str(ipc), str(ipc), "--chdir", str(work)]
         launcher = [sys.executable, "-c", _LAUNCHER, str(self.memory_limit_mb * 1024 * 1024),
                     str(self.file_size_limit_mb * 1024 * 1024)]
         return launcher + args + ["--"] + kernel_cmd

@@ -151,12 +151,19 @@ def _net():
         return "reachable"
     except OSError as error:
         return "unreachable: " + type(error).__name__
+def _read(path):
+    try:
+        return open(path).read()
+    except OSError as error:
+        return "unreadable: " + type(error).__name__
 print("PROBE", json.dumps({{
     "fast": os.environ.get("BIOSIGNAL_FAST"), "source": os.environ.get("BIOSIGNAL_DATA_SOURCE"),
     "home": os.environ.get("HOME"),
     "data": os.environ.get("BIOSIGNAL_DATA"),
     "sees_repo": os.path.exists({str(root / "course")!r}), "sees_solutions": os.path.exists({str(solution)!r}),
     "sees_home": os.path.exists({str(home)!r}), "net": _net(), "cwd": sorted(os.listdir(".")),
+    "shadow": _read("/etc/shadow"),
+    "cwd_writable": open("scratch.txt", "w").write("x") == 1,
 }}))
 
 def squares(n):
@@ -305,6 +312,8 @@ def test_kernel_sees_only_its_scratch_copy_no_network_and_runs_ci_sized(hostile)
     assert probe["home"] != os.environ.get("HOME") and probe["data"] != str(hostile["cache"]), probe
     assert probe["net"].startswith("unreachable"), probe
     assert probe["cwd"] == ["tiny.ipynb"], probe
+    assert probe["shadow"] in ("", "unreadable: PermissionError", "unreadable: FileNotFoundError"), probe
+    assert probe["cwd_writable"], probe
 
 
 def test_plain_nbgrader_autograde_is_sandboxed_and_ci_sized(hostile):
