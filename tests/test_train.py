@@ -402,3 +402,66 @@ def test_callbacks_must_be_a_list():
     X, y = make_data(16)
     with pytest.raises(ValueError, match="callbacks must be a list or tuple.*got Recorder"):
         fit(tiny_model(), (X, y), None, quiet(epochs=1, callbacks=Recorder()))
+
+
+def test_time_budget_stops_training_after_the_step_that_runs_out(monkeypatch):
+    X, y = make_data(64)
+    clock = iter(range(10_000))  # every perf_counter() call is one "second" later
+    monkeypatch.setattr(train_mod.loop.time, "perf_counter", lambda: float(next(clock)))
+    h = fit(tiny_model(), (X, y), (X, y), quiet(epochs=50, time_budget_s=20))
+    assert len(h["epoch"]) < 50 and h.out_of_time and not h.stopped_early
+    assert "out of time" in repr(h)
+    assert len(h["val_loss"]) == len(h["epoch"])  # the interrupted epoch was still validated
+
+
+def test_a_user_metric_is_reported_and_can_be_the_monitor():
+    X, y = make_data(48)
+    seen = []
+
+    def recall_of_class_1(y_true, proba):
+        seen.append(proba.shape)
+        return float((proba.argmax(1)[y_true == 1] == 1).mean())
+
+    h = fit(tiny_model(), (X, y), (X, y), quiet(epochs=3, metrics={"recall1": recall_of_class_1},
+                                                 monitor="val_recall1"))
+    assert len(h["val_recall1"]) == 3 and h.monitor == "val_recall1" and seen[0] == (48, 2)
+    assert h.best_score == max(h["val_recall1"])
+    with pytest.raises(ValueError, match="monitor must be one of .*val_recall1.*got 'val_recal'"):
+        fit(tiny_model(), (X, y), (X, y), quiet(epochs=1, metrics={"recall1": recall_of_class_1},
+                                                monitor="val_recal"))
+
+
+def test_compile_mode_and_inductor_options_reach_torch_compile(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda m, **kw: calls.append(kw) or m)
+    X, y = make_data(16)
+    fit(tiny_model(), (X, y), None, quiet(epochs=1, compile="reduce-overhead"))
+    fit(tiny_model(), (X, y), None, quiet(epochs=1, compile="reduce-overhead",
+                                          compile_options={"fallback_random": True}))
+    assert calls[0] == {"mode": "reduce-overhead"}
+    assert calls[1] == {"options": {"triton.cudagraphs": True, "fallback_random": True}}
+    with pytest.raises(ValueError, match="compile must be True, False or one of .*got 'fast'"):
+        fit(tiny_model(), (X, y), None, quiet(epochs=1, compile="fast"))
+
+
+def test_epoch_rows_carry_training_throughput():
+    X, y = make_data(32)
+    h = fit(tiny_model(), (X, y), None, quiet(epochs=2))
+    assert len(h["train_seq_s"]) == 2 and all(v > 0 for v in h["train_seq_s"])
+
+
+def test_rmsnorm_keeps_the_fused_kernel_under_bf16_autocast():
+    import warnings
+
+    from helpers.models.layers import RMSNorm
+
+    ours, torchs = RMSNorm(16, eps=1e-6), torch.nn.RMSNorm(16, eps=1e-6)
+    torchs.load_state_dict(ours.state_dict())  # same parameters, same state dict keys
+    x = torch.randn(4, 16)
+    torch.testing.assert_close(ours(x), torchs(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nn.RMSNorm warns "Mismatch dtype between input and weight" here
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = ours(x.bfloat16())
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), torchs(x), atol=3e-2, rtol=3e-2)
