@@ -172,7 +172,7 @@ def run_fold(args, k: int, signals, labels, split, device: torch.device, source:
         "out_of_time": history.out_of_time, "stopped_early": history.stopped_early,
         "train_seq_s": round(statistics.median(steady), 1), "train_seq_s_epoch1": round(seq_s[0], 1),
         "loader_seq_s": round(loader_seq_s(tr, args.batch_size, device), 1),
-        "batch": args.batch_size, "crop_s": args.crop_s, "fs": FS_MODEL, "amp": "bf16" if device.type == "cuda" else "off",
+        "batch": args.batch_size, "lr": args.lr, "crop_s": args.crop_s, "fs": FS_MODEL, "amp": "bf16" if device.type == "cuda" else "off",
         "compile": args.compile or False, "inductor": args.inductor or None,
     }
 
@@ -192,6 +192,7 @@ def summarize(rows: list[dict]) -> dict:
     for key in ("challenge_f1", "accuracy", "f1_N", "f1_A", "f1_O", "f1_~", "train_s", "train_seq_s"):
         out[key], out[f"{key}_std"] = stat(key)
     out["challenge_f1_per_fold"] = [r["challenge_f1"] for r in rows]
+    out.update({k: rows[0].get(k) for k in ("compile", "amp", "batch", "lr", "crop_s")})
     out.update(torch=torch.__version__, date=datetime.now(UTC).strftime("%Y-%m-%d"))
     return out
 
