@@ -124,3 +124,12 @@ def test_a_cache_that_cannot_be_written_is_a_clear_error(tmp_path, monkeypatch, 
     assert main(["data", "info", NAMES[0], "--cache", str(tmp_path), "--source", "synthetic"]) == EXIT_UNAVAILABLE
     err = capsys.readouterr().err
     assert "writable" in err and str(tmp_path) in err and "Traceback" not in err
+
+
+def test_synthetic_size_is_a_separate_cached_set(tmp_path):
+    small = helpers.data.load("cinc2017", source="synthetic", root=tmp_path, synthetic_size=5)
+    assert len(small) == 5
+    folders = sorted(p.name for p in (tmp_path / "cinc2017" / "synthetic").iterdir())
+    assert len(folders) == 1 and folders[0].endswith("-seed0-n5")
+    again = helpers.data.load("cinc2017", source="synthetic", root=tmp_path, synthetic_size=5)
+    assert again.record_ids.tolist() == small.record_ids.tolist()

@@ -128,7 +128,8 @@ def read(name: str, path: Path | str, **options: Any) -> SignalDataset:
 
 
 def load(name: str, path: Path | str | None = None, *, source: str = "auto", root: Path | str | None = None,
-         limit: int | None = None, seed: int = 0, **options: Any) -> SignalDataset:
+         limit: int | None = None, seed: int = 0, synthetic_size: int | None = None,
+         **options: Any) -> SignalDataset:
     """Load dataset ``name`` from a folder the user has, from the cache, or the embedded synthetic default.
 
     Parameters
@@ -148,6 +149,10 @@ def load(name: str, path: Path | str | None = None, *, source: str = "auto", roo
         :func:`subset_by_subject`).
     seed : int
         Seed of the synthetic set and of the ``limit`` subset.
+    synthetic_size : int, optional
+        Size of the synthetic set when one is used (records, or subjects where the dataset counts those; default
+        the dataset's ``SPEC.synthetic_size``). Each size is generated once and cached on its own; a CI-sized
+        notebook asks for a small one instead of generating the full default.
     **options
         Passed to the dataset's ``read``.
 
@@ -184,7 +189,7 @@ def load(name: str, path: Path | str | None = None, *, source: str = "auto", roo
                 raise DataFormatError(f"{real} holds a {MARKER} marker: these are synthetic files, not the real "
                                       f"dataset; remove them and fetch {name} again.")
         else:
-            folder = ensure_synthetic(name, root, seed=seed)
+            folder = ensure_synthetic(name, root, seed=seed, size=synthetic_size)
             ds = read(name, folder, **options)
             if source == "auto":
                 why = ("an interrupted download in " if (real / IN_PROGRESS).exists() else "no real data in ") + str(real)
