@@ -418,3 +418,20 @@ def test_kernel_manager_refuses_without_bwrap(monkeypatch, tmp_path):
     km = sandbox.SandboxedKernelManager(kernel_name="python3")
     with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap"):
         asyncio.run(km._async_pre_start_kernel(cwd=str(tmp_path)))
+
+
+def test_a_feedback_page_that_still_shows_a_hidden_line_is_withheld_as_a_machinery_fault(hostile):
+    """The driver's last check, independent of the preprocessors: a leak is the grader's fault, so it fails."""
+    import grade
+    import grading_status
+
+    root = hostile["root"]
+    course = root / "course"
+    page = course / "feedback" / "zz_fake" / "tiny" / "tiny.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<pre>assert squares(5)[-1] == 16, &#x27;SECRET_HIDDEN_MESSAGE_ONE&#x27;</pre>")
+    _, cfg = grade.load_api(course)
+    faults = grade.check_feedback(course, root, cfg, "tiny", ["zz_fake"])
+    assert faults and "withheld" in faults[0]
+    assert "SECRET" not in page.read_text()
+    assert grading_status.load(course, "tiny", "zz_fake")[0]["kind"] == "machinery"
