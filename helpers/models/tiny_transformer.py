@@ -1,6 +1,6 @@
 """TinyPPGTransformer: a ~20k-parameter Transformer for PPG windows, built to run int8 on a microcontroller.
 
-    x (B, C, T) ──3 strided conv-BN-ReLU (stride 4 each)──> (B, d, T/64) tokens, one per second at 64 Hz
+    x (B, C, T) ──3 strided conv-BN-ReLU (kernel 8, stride 4)──> (B, d, T/64) tokens, one per second at 64 Hz
       ──+ depthwise-conv position code──> n_layers × [x + attn(BN(x)); x + FFN(BN(x))] ──mean over tokens──
       ──BN──> Linear ──> logits (B, n_outputs)
 
@@ -16,7 +16,15 @@ whole network fits a 32 KB tensor arena. Every operation has an int8 kernel in T
   neighbourhood, works for any number of tokens and is one DEPTHWISE_CONV_2D;
 - attention written out (``q @ k^T``, softmax, ``@ v``) rather than ``F.scaled_dot_product_attention``, so that the
   converter sees BATCH_MATMUL, SOFTMAX and MUL instead of a fused op it may not lower;
+- stem kernels of stride + 2 * padding samples (8 = 4 + 2 * 2): exactly TFLite's SAME padding, so each convolution
+  converts to one CONV_2D; an odd kernel (5, padding 2) needs an explicit PAD op, a copy of the activation;
 - heads split with 4D reshapes/transposes only; fixed shapes; no masks or branches when ``padding_mask`` is None.
+
+Measured (fused default model, 60 s at 64 Hz, converted with litert-torch 0.10, quantised with ai-edge-quantizer's
+``static_wi8_ai8`` recipe, allocated by tflite_micro 0.dev20261023): int8 .tflite 61,256 bytes (limit 64 KB);
+tensor arena 29.6 KB (limit 32 KB: 13.0 KB of activations, the peak at the stem's first output, plus 16.6 KB of
+per-op state); ops CONV_2D 2, DEPTHWISE_CONV_2D 2 (the one-channel first conv and the position code),
+FULLY_CONNECTED 15, BATCH_MATMUL 2, SOFTMAX 2, MUL 2, ADD 5, RESHAPE 6, TRANSPOSE 2, MEAN 1; no PAD.
 
 Padding (the contract of ``base.py``): padded samples are zeroed before each convolution, padded tokens are masked
 out of the attention keys and of the mean, so in eval mode a right-padded signal gives the logits of the unpadded
@@ -25,7 +33,7 @@ one. (In train mode BatchNorm's batch statistics still see the padded steps, the
 Example
 -------
 >>> model = TinyPPGTransformer(in_channels=1, n_outputs=2, input_length=3840)   # doctest: +SKIP
-TinyPPGTransformer: 0.02 M parameters (20,466)
+TinyPPGTransformer: 0.02 M parameters (22,706)
 >>> deployed = model.fuse_for_export()   # eval-mode copy, BatchNorm folded: what the int8 exporter converts
 """
 
@@ -48,12 +56,16 @@ from .layers import zero_padding
 class TinyPPGTransformerConfig:
     """Hyper-parameters of :class:`TinyPPGTransformer` (defaults: 60 s windows at 64 Hz, ~20 k parameters)."""
 
-    stem_channels: tuple[int, ...] = (16, 32)  # conv stages before the last one, which outputs d_model channels
-    stem_kernels: tuple[int, ...] = (9, 5, 5)  # one odd kernel per stem conv (len(stem_channels) + 1)
+    # conv stages before the last one, which outputs d_model channels; the first one's output is the largest
+    # activation of the network (8 x T/4 int8 values: 7.7 KB of the tensor arena for 60 s at 64 Hz)
+    stem_channels: tuple[int, ...] = (8, 16)
+    stem_kernels: tuple[int, ...] = (8, 8, 8)  # per stem conv; each is stride + 2 * padding (see ConvStem)
     stride: int = 4  # per stem conv: 4 ** 3 = 64 samples per token, 1 s at 64 Hz
     d_model: int = 32
     n_layers: int = 2
-    n_heads: int = 2
+    # One head: with two, the converter splits heads with RESHAPE/TRANSPOSE pairs and TFLM's BATCH_MATMUL keeps a
+    # transposed copy of each right operand, which took the arena from 29.6 KB to 41.6 KB (measured, see above)
+    n_heads: int = 1
     ffn_hidden: int = 64
     pos_kernel: int = 5  # depthwise conv over tokens giving the position code (odd)
     dropout: float = 0.1  # residual branches and before the head (training only; nothing to export)
@@ -97,30 +109,36 @@ class TokenBatchNorm(nn.BatchNorm1d):
 # Blocks
 # --------------------------------------------------------------------------------------------------------------
 class ConvStem(nn.Module):
-    """Strided conv-BN-ReLU layers: ``(B, C, T) -> (B, d_model, ceil(T / stride ** n))`` and the tokens' keep mask.
+    """Strided conv-BN-ReLU layers: ``(B, C, T) -> (B, d_model, T // stride ** n)`` and the tokens' keep mask.
 
-    Each conv has 'same' padding (k - 1) // 2 with odd k, so a signal of L samples gives ceil(L / stride) outputs,
-    and output t sees inputs around stride * t: right padding stays at the right.
+    Each conv has kernel k = stride + 2p and padding p (8 = 4 + 2 * 2), so a signal of L samples gives
+    L // stride outputs, output t covering inputs stride * t - p ... stride * (t + 1) - 1 + p. Why this shape:
+    it is TFLite's SAME padding exactly (the converter emits one CONV_2D, no PAD op copying the activation), and
+    with right padding the outputs of a padded signal that are valid are those of the signal alone.
     """
 
     def __init__(self, in_channels: int, cfg: TinyPPGTransformerConfig):
         super().__init__()
         widths = (*cfg.stem_channels, cfg.d_model)
-        if len(cfg.stem_kernels) != len(widths) or any(k % 2 == 0 or k < 1 for k in cfg.stem_kernels):
-            raise ValueError(f"stem_kernels must be {len(widths)} odd sizes (one per stem conv: stem_channels "
-                             f"{cfg.stem_channels} and d_model), got {cfg.stem_kernels}")
+        if len(cfg.stem_kernels) != len(widths) or any(k < cfg.stride or (k - cfg.stride) % 2
+                                                        for k in cfg.stem_kernels):
+            raise ValueError(f"stem_kernels must be {len(widths)} sizes (one per stem conv: stem_channels "
+                             f"{cfg.stem_channels} and d_model), each stride + 2 * padding (stride={cfg.stride}: "
+                             f"{cfg.stride}, {cfg.stride + 2}, {cfg.stride + 4}, ...), got {cfg.stem_kernels}")
         self.stride = cfg.stride
         self.convs, self.norms = nn.ModuleList(), nn.ModuleList()
         c_in = in_channels
         for c_out, k in zip(widths, cfg.stem_kernels):
-            self.convs.append(nn.Conv1d(c_in, c_out, k, stride=cfg.stride, padding=(k - 1) // 2, bias=False))
+            self.convs.append(nn.Conv1d(c_in, c_out, k, stride=cfg.stride, padding=(k - cfg.stride) // 2,
+                                        bias=False))
             self.norms.append(nn.BatchNorm1d(c_out))
             c_in = c_out
 
     def forward(self, x, keep=None):  # x (B, C, T), keep (B, 1, T) float or None
         for conv, norm in zip(self.convs, self.norms):
-            x = F.relu(norm(conv(zero_padding(x, keep))))  # (B, C_out, ceil(T / stride))
-            keep = None if keep is None else keep[..., ::self.stride]  # a step is valid if its centre sample is
+            x = F.relu(norm(conv(zero_padding(x, keep))))  # (B, C_out, T // stride)
+            # a step is valid if its last stride sample is signal: L // stride of them, as for the signal alone
+            keep = None if keep is None else keep[..., self.stride - 1::self.stride]
         return x, keep
 
     def fuse(self) -> None:
@@ -223,7 +241,7 @@ class TinyPPGTransformer(SignalModel):
 
     def encode(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Tokens of ``x``: ``(B, N, d_model)`` with N = ceil(T / samples_per_token), and keep ``(B, N)`` or None."""
+        """Tokens of ``x``: ``(B, N, d_model)`` with N = T // samples_per_token, and keep ``(B, N)`` or None."""
         self.check_input(x, padding_mask)
         keep = self.keep_mask(x, padding_mask)  # (B, 1, T) bool or None
         h, keep = self.stem(x, None if keep is None else keep.to(x.dtype))  # (B, d, N), (B, 1, N)
@@ -269,7 +287,7 @@ class TinyPPGTransformer(SignalModel):
             raise ValueError("pass input_length (samples per window) or build the model with one")
         cfg, macs, c_in = self.config, 0, self.in_channels
         for conv in self.stem.convs:
-            t = -(-t // cfg.stride)  # ceil
+            t //= cfg.stride
             macs += t * conv.out_channels * c_in * conv.kernel_size[0]
             c_in = conv.out_channels
         d, n = cfg.d_model, t
