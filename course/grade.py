@@ -217,11 +217,13 @@ def main(argv=None) -> int:
 
     with open(grades) as fh:
         table = list(csv.DictReader(fh))
-    print(f"{'assignment':<12} {'student':<20} {'score':>11} {'manual':>7} {'seconds':>8}  status")
+    print(f"{'assignment':<12} {'student':<20} {'score':>11} {'manual':>7} {'seconds':>8} {'kernel cpu':>10}  status")
     for row in table:
         key = f"{row['assignment']}/{row['student_id']}"
-        print(f"{row['assignment']:<12} {row['student_id']:<20} {float(row['score']):>5.1f}/{float(row['max_score']):<5.1f}"
-              f" {float(row['awaiting_manual_grading'] or 0):>7.1f} {timings.get(key, ''):>8}  {row['status']}")
+        cpu = grading_status.load_timing(course_dir, row["assignment"], row["student_id"]).get("kernel_cpu_s")
+        print(f"{row['assignment']:<12} {row['student_id']:<20} {float(row['score']):>5.1f}/"
+              f"{float(row['max_score']):<5.1f} {float(row['awaiting_manual_grading'] or 0):>7.1f} "
+              f"{timings.get(key, ''):>8} {'' if cpu is None else round(cpu, 1):>10}  {row['status']}")
     flagged = [r for r in table if r["status"].startswith("CHECK")]
     for row in flagged:
         log(f"CHECK {row['assignment']}/{row['student_id']}: {row['notes']}")

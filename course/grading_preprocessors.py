@@ -83,7 +83,9 @@ class ResilientExecute(Execute):
         self._kernel_dead = None   # None, or why later cells cannot run
         self._guard = None         # None (not yet), True (installed), False (failed)
         self._in_test_cell = False
-        self._deadline = time.monotonic() + self.submission_timeout
+        self._started = time.monotonic()
+        self._deadline = self._started + self.submission_timeout
+        self._kernel_cpu_s = None
         self._resources_for_status = resources
         return super().preprocess(nb, resources, km=km)
 
@@ -184,6 +186,23 @@ class ResilientExecute(Execute):
         outputs = kwargs["cell"].get("outputs", [])
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in outputs):
             self._flag(f"cell {kwargs['cell_index']} ran past its time limit and was interrupted")
+
+    def set_widgets_metadata(self):
+        # nbclient calls this after the last cell, while the kernel still runs: the moment to ask it for its CPU
+        # time (the sandboxed kernel is a grandchild whose usage this process cannot see). Reported by the kernel,
+        # so only a measurement for the instructor, never a basis for a grade.
+        super().set_widgets_metadata()
+        if self._kernel_dead is None:
+            cpu = self._kernel_call("(lambda r: r.ru_utime + r.ru_stime)(__import__('resource').getrusage(0))")
+            try:
+                self._kernel_cpu_s = float(cpu)
+            except (TypeError, ValueError):
+                self._kernel_cpu_s = None
+        try:
+            grading_status.record_timing(self._resources_for_status, kernel_cpu_s=self._kernel_cpu_s,
+                                         wall_s=round(time.monotonic() - self._started, 1))
+        except (KeyError, TypeError):
+            pass
 
     def clear_output(self, outs, msg, cell_index):
         if self._in_test_cell:

@@ -39,6 +39,26 @@ def _path_from_resources(resources) -> Path:
 
 def clear(course_dir: Path, assignment: str, student: str) -> None:
     status_path(course_dir, assignment, student).unlink(missing_ok=True)
+    timing_path(course_dir, assignment, student).unlink(missing_ok=True)
+
+
+def timing_path(course_dir: Path, assignment: str, student: str) -> Path:
+    return Path(course_dir) / "grading-status" / assignment / f"{student}.timing.json"
+
+
+def record_timing(resources, **figures) -> None:
+    """How long the submission's execution took (``wall_s``) and the kernel's own CPU seconds (as it reports)."""
+    nbg = resources["nbgrader"]
+    path = timing_path(course_dir_from_db_url(nbg["db_url"]), nbg["assignment"], nbg["student"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures))
+
+
+def load_timing(course_dir: Path, assignment: str, student: str) -> dict:
+    try:
+        return json.loads(timing_path(course_dir, assignment, student).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def add(course_dir: Path, assignment: str, student: str, kind: str, message: str) -> None:

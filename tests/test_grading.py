@@ -19,6 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
+import grading_status
 import nbformat
 import pytest
 from conftest import ROOT
@@ -45,6 +46,7 @@ WRONG_ANSWERS = {
     ),
 }
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+AUTOGRADE_LOGS: dict[str, str] = {}   # "assignment/student" -> nbgrader's log of that autograde
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -356,8 +358,11 @@ def _autograde_submissions(root: Path) -> dict[str, float]:
         for student, nb in [("correct", correct), ("blank", release), ("wrong", wrong), ("tampered", tampered)]:
             submit(root, student, a, nb)
             start = time.perf_counter()
-            check(api.autograde(a, student), f"autograde {a}/{student}")
-            timings[f"{a}/{student}"] = {"wall_s": round(time.perf_counter() - start, 1)}
+            result = check(api.autograde(a, student), f"autograde {a}/{student}")
+            kernel = grading_status.load_timing(root / "course", a, student)
+            timings[f"{a}/{student}"] = {"wall_s": round(time.perf_counter() - start, 1),
+                                         "kernel_cpu_s": round(kernel.get("kernel_cpu_s") or 0.0, 1)}
+            AUTOGRADE_LOGS[f"{a}/{student}"] = result["log"]
         check(api.generate_feedback(a), f"generate_feedback {a}")
     return timings
 
@@ -425,6 +430,28 @@ def test_deleted_and_edited_test_cells_are_restored(round_trip, assignment):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_test_cells_verify_clean_and_edited_ones_stand_out(round_trip, assignment):
+    """nbgrader compared test cells with the source (hidden tests included), so every untouched cell logged
+    "Attribute 'checksum' ... has changed!" and the one student who edited a test looked like everyone else."""
+    for student in ("correct", "blank", "wrong"):
+        log = AUTOGRADE_LOGS[f"{assignment}/{student}"]
+        assert "checksum" not in log and "EDITED" not in log, f"{student}: {log[-2000:]}"
+    assert "EDITED" in AUTOGRADE_LOGS[f"{assignment}/tampered"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_says_what_awaits_manual_grading(round_trip, assignment):
+    root, _ = round_trip
+    text = html_text(root / "course" / "feedback" / "correct" / assignment / f"{assignment}.html")
+    waiting = sum(v[1] for v in grades(root, assignment, "correct").values() if v[2])
+    if waiting:
+        assert f"{waiting:.1f} points awaiting manual grading" in text
+        assert "Written response (Score: 0.0" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_feedback_never_shows_hidden_tests(round_trip, assignment):
     root, _ = round_trip
     source = _source(root, assignment)
@@ -437,9 +464,11 @@ def test_feedback_never_shows_hidden_tests(round_trip, assignment):
 
 @pytest.mark.slow
 def test_autograde_of_one_submission_fits_the_budget(round_trip):
-    """DESIGN.md: <= 60 s per submission. The kernel now runs in the sandbox (a grandchild that this process
-    cannot account CPU time for), so wall time is asserted, with a margin for a shared 2-core machine; the
-    figures are in build/test-reports/autograde_seconds.json."""
+    """DESIGN.md: <= 60 s per submission. Autograding runs in FAST mode, whose kernel uses one torch thread, so
+    kernel CPU-seconds track wall seconds on an idle machine; CPU time (the sandboxed kernel reports its own, see
+    ResilientExecute.set_widgets_metadata) is asserted because wall time depends on the load of a shared machine
+    (both are in build/test-reports/autograde_seconds.json)."""
     _, timings = round_trip
-    slow = {k: v for k, v in timings.items() if v["wall_s"] > 90}
+    assert all(v["kernel_cpu_s"] > 0 for v in timings.values()), timings
+    slow = {k: v for k, v in timings.items() if v["kernel_cpu_s"] > 60}
     assert not slow, f"autograde over budget: {slow}"
