@@ -165,6 +165,12 @@ def score(model: nn.Module, X: np.ndarray, y: np.ndarray) -> dict:
             "n_windows": len(y), "n_stress": int(y.sum())}
 
 
+def progress(args, what: str, scores: dict) -> None:
+    """One plain line per finished fold (not JSON), so that a long run shows where it is."""
+    if not args.tiny:
+        print(f"fold {what}: {json.dumps(scores)}", flush=True)
+
+
 def summary(per_subject: dict) -> dict:
     return {"subjects": sorted(per_subject, key=lambda s: (len(s), s)),
             "mean_accuracy": float(np.mean([v["accuracy"] for v in per_subject.values()])),
@@ -184,6 +190,7 @@ def run_loso(w, args, common: dict) -> list[dict]:
             model = student(len(rows), X.shape[-1], args.seed)
             fit(model, (X[tr], w.y[tr]), config=train_config(args))
             per_subject[subject] = score(model, X[te], w.y[te])
+            progress(args, f"{sensors} {subject}", per_subject[subject])
         results.append({"study": "loso", "sensors": sensors, "channels": list(SENSOR_SETS[sensors]),
                         "evaluation": evaluation, **summary(per_subject), "model": "tiny_transformer",
                         "parameters": model.num_parameters(), "epochs": args.epochs,
@@ -217,6 +224,7 @@ def run_label_efficiency(w, args, common: dict) -> list[dict]:
             num_threads=args.threads, verbose=args.verbose))
         fit(model, (X[labelled], w.y[labelled]), config=cfg)
         arms["pretrained"][subject] = score(model, X[te], w.y[te])
+        progress(args, f"label-efficiency {subject}", {a: arms[a][subject] for a in arms})
         seconds["scratch"] += t1 - t0
         seconds["pretrained"] += time.perf_counter() - t1
     out = []
@@ -253,6 +261,7 @@ def run_distillation(w, args, common: dict) -> list[dict]:
         # class weights do not apply to a loss hook: the teacher's soft targets already carry its balance
         fit(small, (X[tr], w.y[tr]), config=train_config(args, loss_fn=kd, class_weights=None))
         arms["student_distilled"][subject] = score(small, X[te], w.y[te])
+        progress(args, f"distillation {subject}", {a: arms[a][subject] for a in arms})
         for arm, dt in zip(arms, (t1 - t0, t2 - t1, time.perf_counter() - t2)):
             seconds[arm] += dt
         sizes = {"teacher": sum(p.numel() for p in big.parameters()), "student_scratch": small.num_parameters(),
