@@ -23,6 +23,13 @@ from torch import nn
 METHODS = ("saliency", "integrated_gradients", "gradient_shap")
 
 
+def _as_baseline(baselines, xt: torch.Tensor, single: bool) -> torch.Tensor:
+    """Baselines as a tensor on ``xt``'s device; a single ``(C, T)`` input's ``(C, T)`` baseline gets the same batch
+    axis the input got (captum needs the two to agree)."""
+    b = torch.as_tensor(baselines, dtype=xt.dtype, device=xt.device)
+    return b[None] if single and b.ndim == 2 else b
+
+
 def attribute(model: nn.Module, x, target: int | Sequence[int] | np.ndarray, method: str = "saliency",
               baselines=None, n_steps: int = 32, *, n_samples: int = 16, stdevs: float = 0.1,
               seed: int = 0) -> np.ndarray:
@@ -73,13 +80,11 @@ def attribute(model: nn.Module, x, target: int | Sequence[int] | np.ndarray, met
         if method == "saliency":
             a = Saliency(model).attribute(xt.requires_grad_(), target=tgt, abs=True)
         elif method == "integrated_gradients":
-            b = torch.zeros_like(xt) if baselines is None else torch.as_tensor(baselines, dtype=xt.dtype,
-                                                                              device=device)
+            b = torch.zeros_like(xt) if baselines is None else _as_baseline(baselines, xt, single)
             a = IntegratedGradients(model).attribute(xt, baselines=b, target=tgt, n_steps=n_steps,
                                                      internal_batch_size=max(len(xt), 512))  # bounds memory
         else:
-            b = torch.zeros_like(xt[:1]) if baselines is None else torch.as_tensor(baselines, dtype=xt.dtype,
-                                                                                  device=device)
+            b = torch.zeros_like(xt[:1]) if baselines is None else _as_baseline(baselines, xt, single)
             # captum draws the noise from torch and the path positions from NumPy's global RNG: seed both,
             # then give the caller back their RNG states
             np_state = np.random.get_state()

@@ -114,3 +114,19 @@ def test_bad_inputs_are_rejected():
     bad[0, 0, 3] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         attribute(WindowModel(), bad, 1)
+
+
+def test_a_single_input_and_its_own_baseline_get_the_same_batch_axis():
+    import torch
+    from torch import nn
+
+    from helpers.explain import attribute
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(2, 4, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                          nn.Linear(4, 2))
+    x = torch.randn(2, 64)
+    baseline = torch.zeros(2, 64)
+    baseline[1] = x[1]  # keep the second channel: its attribution must then be exactly zero
+    a = attribute(model, x, target=1, method="integrated_gradients", baselines=baseline)
+    assert tuple(a.shape) == (2, 64) and float(abs(a[1]).max()) == 0.0 and float(abs(a[0]).max()) > 0
