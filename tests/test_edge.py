@@ -152,6 +152,16 @@ def test_bundle_refuses_a_float_model(exported, tmp_path):
         edge.write_bundle(float_tfl, tmp_path, arena_bytes=1000)
 
 
+def test_compare_logits_reports_errors_agreement_and_balanced_accuracy():
+    ref = np.array([[2.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    other = ref + np.array([[0.0, 0.5], [0.0, 0.0], [0.0, 0.0], [0.0, 2.0]])  # the last window flips
+    cmp = edge.compare_logits(ref, other, y=np.array([0, 1, 0, 1]))
+    assert cmp["max_logit_error"] == 2.0 and cmp["argmax_agreement"] == 0.75
+    assert cmp["reference_accuracy"] == 0.75 and cmp["accuracy"] == 1.0 and cmp["balanced_accuracy"] == 1.0
+    with pytest.raises(ValueError, match="same shape"):
+        edge.compare_logits(ref, ref[:2])
+
+
 def test_c_array_round_trips_bytes():
     src = edge.c_array(bytes([0, 1, 255, 16]), "blob")
     assert "alignas(16) const unsigned char blob[]" in src and "0x00, 0x01, 0xff, 0x10" in src

@@ -12,17 +12,21 @@ The path a model takes, one module per step::
     smallest_arena(int8_tfl), count_macs(int8_tfl), len(int8_tfl)   # measure: what the board needs
     write_bundle(int8_tfl, "build/stress_monitor")                  # bundle: C array + TFLM main + CMake
     write_plain_c(int8_tfl, "build/plain_c")                        # c_codegen: the model as plain C kernels
-    run_on_qemu(...)                                                # qemu: Cortex-M4 emulation, bit-exact check
+    run_on_qemu(int8_tfl, X, "build/qemu").outputs                  # mcu: emulated Cortex-M4, int8 outputs
+
+``onnx_export`` gives the desktop comparison (ONNX + onnxruntime latency).
 """
 
 from .bundle import write_bundle
 from .c_array import c_array
+from .c_codegen import write_plain_c
 from .export import export_float_tflite
 from .interpreters import run_litert, run_tflm
+from .mcu import missing_tools, run_on_qemu
 from .measure import arena_used, compare_logits, count_macs, smallest_arena
 from .quantize import dequantize, quantize_input, quantize_int8
 from .tflite_file import graph, io_details, op_names, strip_tensor_names
 
-__all__ = ["arena_used", "c_array", "compare_logits", "count_macs", "dequantize", "export_float_tflite", "graph", "io_details",
-           "op_names", "quantize_input", "quantize_int8", "run_litert", "run_tflm", "smallest_arena",
-           "strip_tensor_names", "write_bundle"]
+__all__ = ["arena_used", "c_array", "compare_logits", "count_macs", "dequantize", "export_float_tflite", "graph",
+           "io_details", "missing_tools", "op_names", "quantize_input", "quantize_int8", "run_litert", "run_on_qemu",
+           "run_tflm", "smallest_arena", "strip_tensor_names", "write_bundle", "write_plain_c"]

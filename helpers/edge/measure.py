@@ -130,7 +130,9 @@ def compare_logits(reference: np.ndarray, other: np.ndarray, y: np.ndarray | Non
     -------
     dict
         ``max_logit_error`` (max abs difference), ``argmax_agreement`` (fraction of windows with the same class),
-        and, with labels ``y`` ``(n,)``, ``reference_accuracy`` and ``accuracy``.
+        and, with labels ``y`` ``(n,)``, ``reference_accuracy``, ``accuracy`` and ``balanced_accuracy`` (mean recall
+        over the classes present: with ~1 stress window in 7, plain accuracy flatters a model that never says
+        stress).
     """
     reference, other = np.asarray(reference, np.float32), np.asarray(other, np.float32)
     if reference.shape != other.shape:
@@ -141,4 +143,5 @@ def compare_logits(reference: np.ndarray, other: np.ndarray, y: np.ndarray | Non
         y = np.asarray(y)
         out["reference_accuracy"] = float((reference.argmax(1) == y).mean())
         out["accuracy"] = float((other.argmax(1) == y).mean())
+        out["balanced_accuracy"] = float(np.mean([(other.argmax(1)[y == k] == k).mean() for k in np.unique(y)]))
     return out
