@@ -85,7 +85,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.tiny:
         args.subjects, args.max_s, args.cnn_max_s, args.epochs = 3, 8.0, 8.0, 1
-    out = open(args.out, "a") if args.out else None
+    out = open(args.out, "a") if args.out else None  # noqa: SIM115 (closed at the end; lines flushed as they come)
 
     t0 = time.perf_counter()
     if args.path:

@@ -189,8 +189,8 @@ def stream(model, signal, fs: float, window_s: float = 1.0, step_s: float = 0.5,
     x = np.asarray(signal, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"signal must be (channels, samples), got shape {x.shape}")
-    win, hop = int(round(window_s * fs)), int(round(step_s * fs))
-    ctx = win if context_s is None else int(round(context_s * fs))
+    win, hop = round(window_s * fs), round(step_s * fs)
+    ctx = win if context_s is None else round(context_s * fs)
     if win < 1 or hop < 1 or ctx < win:
         raise ValueError(f"need window >= 1, step >= 1 and context >= window samples; got window={win}, "
                          f"step={hop}, context={ctx} at fs={fs:g} Hz")
@@ -250,7 +250,7 @@ def latency_table(models: Mapping[str, object], signal, fs: float, window_s: flo
             ctx = context_s.get(name) if isinstance(context_s, Mapping) else context_s
             classify = as_window_classifier(model, features.get(name))
             sig = np.asarray(signal, dtype=np.float32)
-            n_ctx = int(round((ctx or window_s) * fs))
+            n_ctx = round((ctx or window_s) * fs)
             for _ in range(warmup):
                 classify(sig[:, :n_ctx])
             res = stream(classify, sig, fs, window_s, step_s, context_s=ctx)

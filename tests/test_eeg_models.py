@@ -3,10 +3,15 @@
 import pytest
 import torch
 
-from helpers.models import EEGCNNLSTM, EEGCNNTransformer, EEGSequenceConfig, create_model
+from helpers.models import (
+    EEGCNNLSTM,
+    EEGCNNTransformer,
+    EEGSequenceConfig,
+    create_model,
+)
 
-SMALL = dict(window=32, step=16, spatial_filters=4, temporal_filters=4, kernel_size=5, d_model=8, hidden=8,
-             dropout=0.0, verbose=False)
+SMALL = {"window": 32, "step": 16, "spatial_filters": 4, "temporal_filters": 4, "kernel_size": 5, "d_model": 8,
+         "hidden": 8, "dropout": 0.0, "verbose": False}
 
 
 @pytest.mark.parametrize("cls", [EEGCNNLSTM, EEGCNNTransformer])

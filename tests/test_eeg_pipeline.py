@@ -60,7 +60,7 @@ def test_windows_have_the_expected_count_overlap_and_shape_after_the_baseline():
     assert W.y.tolist() == [1] * 7 + [0] * 7  # valence 7 > 5, 2 <= 5
     assert W.trial_ids.tolist() == ["s01_t01"] * 7 + ["s01_t02"] * 7
     X, y, groups, trial_ids = W  # unpacks like the tuple of the issue
-    assert X is W.X and groups.tolist() == ["s01"] * 14
+    assert X is W.X and y is W.y and trial_ids is W.trial_ids and groups.tolist() == ["s01"] * 14
     assert W.baseline.shape == (2, 2, 16)
 
 
@@ -256,7 +256,7 @@ def test_a_tiny_loso_run_end_to_end_with_the_cnn_lstm():
     W = eeg_windows(ds, window_s=2.0, step_s=2.0)  # 2 s segments; the model cuts 1 s windows with 50% overlap
     X = normalise_per_subject(W.X, W.groups)
     torch.manual_seed(0)
-    factory = lambda: EEGCNNLSTM(4, 2, 64, window=32, step=16, spatial_filters=4, temporal_filters=4,  # noqa: E731
+    factory = lambda: EEGCNNLSTM(4, 2, 64, window=32, step=16, spatial_filters=4, temporal_filters=4,
                                  kernel_size=5, d_model=8, hidden=8, dropout=0.0, verbose=False)
     cfg = TrainConfig(epochs=15, batch_size=8, lr=1e-2, progress=False, device="cpu")
     per_subject = loso_evaluate(factory, X, W.y, W.groups, trial_ids=W.trial_ids, train_config=cfg)

@@ -19,7 +19,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .evaluation import fit_predict, loso_evaluate, subject_dependent_evaluate, summarise_folds
+from .evaluation import (
+    fit_predict,
+    loso_evaluate,
+    subject_dependent_evaluate,
+    summarise_folds,
+)
 from .features import BANDS, band_power_features, feature_names, relative_band_power
 from .fusion import MODALITIES, LateFusion, modality_channels, peripheral_features
 from .normalise import normalise_per_subject, subject_statistics

@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from helpers.splits import check_no_leakage, leave_one_subject_out
 
@@ -53,7 +53,11 @@ def fit_predict(model, X_train, y_train, X_test, *, train_config=None) -> np.nda
     if not callable(model):
         raise TypeError(f"model must be an sklearn estimator or a callable that builds a torch model, "
                         f"got {type(model).__name__}")
-    from helpers.train import TrainConfig, fit, predict_proba  # torch only when a torch model is evaluated
+    from helpers.train import (  # torch only when a torch model is evaluated
+        TrainConfig,
+        fit,
+        predict_proba,
+    )
 
     cfg = train_config or TrainConfig(epochs=5, batch_size=64, progress=False, device="cpu")
     net = model()
@@ -197,4 +201,4 @@ def summarise_folds(per_subject: pd.DataFrame, column: str = "accuracy") -> dict
     """
     v = per_subject[column].to_numpy(dtype=float)
     return {f"mean_{column}": float(np.mean(v)), f"std_{column}": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
-            f"min_{column}": float(np.min(v)), f"max_{column}": float(np.max(v)), "n_subjects": int(len(v))}
+            f"min_{column}": float(np.min(v)), f"max_{column}": float(np.max(v)), "n_subjects": len(v)}

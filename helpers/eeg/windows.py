@@ -163,7 +163,7 @@ def eeg_windows(ds, window_s: float = 1.0, step_s: float = 0.5, baseline_s: floa
         raise ValueError(f"{getattr(ds, 'name', 'dataset')}: has no rating targets (DEAP-like data expected)")
     if target not in ds.target_names:
         raise ValueError(f"unknown target {target!r}; the targets are {list(ds.target_names)}")
-    win, hop, n_base = int(round(window_s * fs)), max(1, int(round(step_s * fs))), int(round(baseline_s * fs))
+    win, hop, n_base = round(window_s * fs), max(1, round(step_s * fs)), round(baseline_s * fs)
     if win < 2:
         raise ValueError(f"window_s={window_s} s is {win} sample(s) at {fs:g} Hz; need at least 2")
     if baseline == "segment" and (n_base == 0 or n_base % win):
@@ -176,7 +176,7 @@ def eeg_windows(ds, window_s: float = 1.0, step_s: float = 0.5, baseline_s: floa
     blocks, bases, counts = [], [], []
     for i, (rid, sig) in enumerate(zip(ds.record_ids, ds.signals)):
         x = np.asarray(sig, dtype=np.float32)[picks]  # (C, T)
-        end = x.shape[1] if max_s is None else min(x.shape[1], n_base + int(round(max_s * fs)))
+        end = x.shape[1] if max_s is None else min(x.shape[1], n_base + round(max_s * fs))
         if end - n_base < win:
             raise ValueError(f"record {rid}: {x.shape[1]} samples ({x.shape[1] / fs:g} s) hold no "
                              f"{window_s:g} s window after the {baseline_s:g} s baseline")

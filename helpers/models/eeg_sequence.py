@@ -29,7 +29,7 @@ LSTM or Transformer. The LSTM is unidirectional (causal): its state after window
 is what a near-real-time classifier can know. The Transformer encoder attends over all windows of the segment at
 once (rotary positions, so it sees window order); on segments of a few windows the two cost about the same.
 
-Both are small on purpose (about 13 k and 25 k parameters with the defaults and 32 channels): DEAP has 32
+Both are small on purpose (13.4 k and 15.4 k parameters with the defaults and 32 channels): DEAP has 32
 subjects x 40 trials, and published subject-independent accuracies are modest (often 55-65% for high/low valence
 or arousal); a large model mostly learns the training subjects.
 """
@@ -65,10 +65,11 @@ class EEGSequenceConfig:
     @classmethod
     def sized(cls, size: str, **overrides) -> EEGSequenceConfig:
         """A named size for latency/accuracy tables: ``"tiny"``, ``"small"`` (the defaults), ``"medium"``, ``"large"``."""
-        sizes = {"tiny": dict(spatial_filters=8, temporal_filters=8, d_model=16, hidden=16),
+        sizes = {"tiny": {"spatial_filters": 8, "temporal_filters": 8, "d_model": 16, "hidden": 16},
                  "small": {},
-                 "medium": dict(spatial_filters=32, temporal_filters=32, d_model=64, hidden=64),
-                 "large": dict(spatial_filters=64, temporal_filters=64, d_model=128, hidden=128, n_layers=2)}
+                 "medium": {"spatial_filters": 32, "temporal_filters": 32, "d_model": 64, "hidden": 64},
+                 "large": {"spatial_filters": 64, "temporal_filters": 64, "d_model": 128, "hidden": 128,
+                           "n_layers": 2}}
         if size not in sizes:
             raise ValueError(f"size must be one of {list(sizes)}, got {size!r}")
         return cls(**{**sizes[size], **overrides})
@@ -126,7 +127,7 @@ class _EEGSequenceModel(SignalModel):
         cfg = self.config
         keep = self.keep_mask(x, padding_mask)  # (B, 1, T) True at signal, or None
         x = zero_padding(x, keep)
-        B, C, T = x.shape
+        B, C, _ = x.shape
         windows = x.unfold(-1, cfg.window, cfg.step)  # (B, C, N, W), a view
         N = windows.shape[2]
         windows = windows.permute(0, 2, 1, 3).reshape(B * N, C, cfg.window)  # (B*N, C, W)
