@@ -144,6 +144,12 @@ class ResilientExecute(Execute):
                 process.kill()
 
     def preprocess_cell(self, cell, resources, index):
+        result = self._run_cell(cell, resources, index)
+        if index == len(self.nb.cells) - 1:
+            self._finish()
+        return result
+
+    def _run_cell(self, cell, resources, index):
         if self._kernel_dead is None and time.monotonic() >= self._deadline and cell.cell_type == "code" \
                 and cell.source.strip():
             self._kernel_dead = f"not run: the submission's time limit ({self.submission_timeout:g} s) was reached"
@@ -187,11 +193,10 @@ class ResilientExecute(Execute):
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in outputs):
             self._flag(f"cell {kwargs['cell_index']} ran past its time limit and was interrupted")
 
-    def set_widgets_metadata(self):
-        # nbclient calls this after the last cell, while the kernel still runs: the moment to ask it for its CPU
-        # time (the sandboxed kernel is a grandchild whose usage this process cannot see). Reported by the kernel,
-        # so only a measurement for the instructor, never a basis for a grade.
-        super().set_widgets_metadata()
+    def _finish(self) -> None:
+        """After the last cell, while the kernel still runs: ask it for its CPU time (the sandboxed kernel is a
+        grandchild whose usage this process cannot see) and record it with the wall time. Reported by the
+        kernel, so a measurement for the instructor, never a basis for a grade."""
         if self._kernel_dead is None:
             cpu = self._kernel_call("(lambda r: r.ru_utime + r.ru_stime)(__import__('resource').getrusage(0))")
             try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import grading_status
 import nbformat
 import pytest
-from conftest import ROOT
+from conftest import ROOT, in_ci
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 pytestmark = pytest.mark.grading
@@ -47,6 +47,25 @@ WRONG_ANSWERS = {
 }
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 AUTOGRADE_LOGS: dict[str, str] = {}   # "assignment/student" -> nbgrader's log of that autograde
+
+
+@pytest.fixture(autouse=True, scope="module")
+def sandbox_available():
+    """Autograding refuses to run without its sandbox (bubblewrap). CI must have it (.ci/run installs it); on a
+    machine without it these tests grade unsandboxed, as `make grade UNSANDBOXED=1` would, and say so."""
+    import sandbox
+
+    if sandbox.bwrap_path() is not None:
+        yield
+        return
+    if in_ci():
+        pytest.fail("bubblewrap (bwrap) is required in CI: .ci/run installs it (apt-get install bubblewrap)")
+    import warnings
+
+    warnings.warn("bwrap not installed: grading tests run the kernels unsandboxed (apt-get install bubblewrap)")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(sandbox.UNSANDBOXED_ENV, "1")
+        yield
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
