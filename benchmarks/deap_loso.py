@@ -96,7 +96,9 @@ def main(argv=None) -> None:
     subjects = sorted(np.unique(ds.subject_ids).tolist())[:args.subjects]
     ds = ds.subset(np.flatnonzero(np.isin(ds.subject_ids, subjects)))
     emit({"benchmark": "deap_loso", "data": data, "subjects": subjects, "records": len(ds),
-          "folder": ds.metadata.get("folder"), "load_s": round(time.perf_counter() - t0, 1), "note": NOTE}, out)
+          "folder": ds.metadata.get("folder"), "load_s": round(time.perf_counter() - t0, 1),
+          "normalisation": "per subject with its own statistics; the held-out subject's from its own unlabelled "
+                           "windows (test-time normalisation)", "note": NOTE}, out)
     targets = args.targets.split(",")
     protocols = args.protocols.split(",")
     models = args.models.split(",")

@@ -55,10 +55,10 @@ def plot_per_subject(results: pd.DataFrame | Mapping[str, pd.DataFrame], *, colu
             ax.scatter(x + (k - (len(frames) - 1) / 2) * width, m, marker="_", color="k", s=120, zorder=3,
                        label="majority class" if k == 0 else None)
     ax.set_xticks(x, subjects, rotation=45 if len(subjects) > 12 else 0)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.15)  # headroom for the legend above the bars
     ax.set_ylabel(column.replace("_", " "))
     title = title or f"{column.replace('_', ' ')} per subject"
     ax.set_title(title + (" (synthetic data)" if source == "synthetic" else ""))
     if len(frames) > 1 or chance:
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper center", ncol=len(frames) + int(chance), frameon=False)
     return ax
