@@ -105,7 +105,10 @@ def main(argv=None) -> dict:
         "argmax_agreement": cmp["int8_tflm"]["argmax_agreement"],
         "max_logit_error": cmp["int8_tflm"]["max_logit_error"],
         "float_max_logit_error": cmp["float_tflm"]["max_logit_error"],
-        "litert_vs_tflm_int8_identical": bool(np.array_equal(runs["int8_litert"][1], runs["int8_tflm"][1])),
+        # LiteRT's and TFLM's reference kernels requantise differently in places (first seen in a FULLY_CONNECTED,
+        # 1 LSB), so the two int8 runtimes agree closely but not bit for bit; TFLM is the device's reference
+        "litert_vs_tflm_int8_max_lsb": int(np.abs(runs["int8_litert"][1].astype(np.int32)
+                                                  - runs["int8_tflm"][1].astype(np.int32)).max()),
         "compare": cmp,
         "latency_estimate_ms": round(macs * CYCLES_PER_MAC / CLOCK_HZ * 1e3, 1),
         "latency_assumption": f"{CYCLES_PER_MAC:g} cycles/MAC at {CLOCK_HZ / 1e6:g} MHz (estimate, not measured)",
