@@ -109,6 +109,10 @@ def _fit(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -> 
         _notify(run, "on_fit_end", run.history)
     finally:
         run.progress.close()
+        # Let go of the DDP wrapper before fit's cleanup destroys the process group. An exception's traceback keeps
+        # this frame alive; a DDP reducer freed only after the other ranks have exited waits for them forever (seen
+        # when a callback failed on rank 0: rank 1 hung at exit).
+        run.net = None
     return run.history
 
 
