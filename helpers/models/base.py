@@ -177,7 +177,9 @@ class SignalModel(nn.Module):
         if tuple(padding_mask.shape) != (B, T):
             raise ValueError(f"{name}: padding_mask must have shape (batch, samples) = ({B}, {T}) like x, got "
                              f"{tuple(padding_mask.shape)}")
-        if not torch.compiler.is_compiling():  # reads values: a graph break under compile, so eager only
+        # Reading values syncs a GPU (a stall every masked step) and breaks a compiled graph: check on the CPU only,
+        # where beginners meet it and it costs nothing.
+        if padding_mask.device.type == "cpu" and not torch.compiler.is_compiling():
             n_valid = (~padding_mask).sum(dim=1)
             short = (n_valid < self.min_length).nonzero()
             if len(short):
