@@ -32,8 +32,8 @@ COURSE = Path(__file__).resolve().parent
 ROOT = COURSE.parent
 sys.path.insert(0, str(COURSE))
 
-import grading_status  # noqa: E402
-import sandbox  # noqa: E402
+import grading_status
+import sandbox
 
 # nbgrader errors caused by what a submission contains (its notebook's metadata), not by the grader
 _SUBMISSION_FAULTS = ("nbgrader metadata", "MetadataValidator", "Notebook JSON is invalid", "duplicate",
@@ -62,8 +62,8 @@ def register_assignment(course_dir: Path, assignment: str) -> list[str]:
                                            "CourseDirectory.source_with_tests_directory": f"{tmp}/with_tests"})
         result = api.generate_assignment(assignment)
         if not result["success"]:
-            return [f"could not register {assignment} from its source: {result.get('error')}\n"
-                    f"{result.get('log', '')[-2000:]}"]
+            return [(f"could not register {assignment} from its source: {result.get('error')}\n"
+                     f"{result.get('log', '')[-2000:]}")]
         root = Path(cfg.CourseDirectory.root)
         fresh, committed = Path(tmp) / "release" / assignment, root / "assignments" / assignment
         if committed.is_dir() and _differs(fresh, committed):

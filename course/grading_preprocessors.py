@@ -33,12 +33,17 @@ from typing import Any
 
 import grading_status
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbconvert.exporters import HTMLExporter
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
+from nbgrader.preprocessors import (
+    ClearHiddenTests,
+    Execute,
+    NbGraderPreprocessor,
+    OverwriteCells,
+)
 from sandbox import SandboxedKernelManager
-from nbconvert.exporters import HTMLExporter
 from traitlets import Float, List, Unicode
 
 GUARD_SOURCE = (Path(__file__).resolve().parent / "kernel_guard.py").read_text()
@@ -120,11 +125,12 @@ class ResilientExecute(Execute):
         return result.get("data", {}).get("text/plain")
 
     def _install_guard(self) -> None:
+        modules = list(self.guarded_modules)
         expression = (
-            "(lambda m: (exec(compile({src!r}, '_course_guard', 'exec'), m.__dict__),"
-            " __import__('sys').modules.__setitem__('_course_guard', m), m.install({mods!r}))[-1])"
+            f"(lambda m: (exec(compile({GUARD_SOURCE!r}, '_course_guard', 'exec'), m.__dict__),"
+            f" __import__('sys').modules.__setitem__('_course_guard', m), m.install({modules!r}))[-1])"
             "(__import__('types').ModuleType('_course_guard'))"
-        ).format(src=GUARD_SOURCE, mods=list(self.guarded_modules))
+        )
         self._guard = self._kernel_call(expression, timeout=120) == "'installed'"
         if not self._guard:
             self._flag("the test-cell guard could not be installed in the kernel")

@@ -36,7 +36,7 @@ def install(modules):
     for name in modules:
         try:
             module = importlib.import_module(name)
-        except Exception:  # a module the environment lacks cannot be patched either
+        except Exception:  # noqa: BLE001, S112 (a module the environment lacks cannot be patched either)
             continue
         _state["modules"][name] = (module, dict(vars(module)))
     objects = [shell, getattr(shell, "kernel", None)]

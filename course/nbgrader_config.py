@@ -14,9 +14,9 @@ ROOT = os.path.dirname(COURSE)
 # The course's own classes are named by import path ("module.Class"), resolved only when a command uses them:
 # loading this file (JupyterLab's formgrader does, on every start) imports nothing of the grading machinery.
 sys.path.insert(0, COURSE)
-import nbgrader  # noqa: E402
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
+import nbgrader
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,

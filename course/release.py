@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import filecmp
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path

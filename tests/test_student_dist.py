@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "course"))
-import student_dist  # noqa: E402
+import student_dist
 
 
 @pytest.fixture(scope="module")
