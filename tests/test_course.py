@@ -48,3 +48,17 @@ def test_headline_writes_rounded_json_only_when_asked(tmp_path, monkeypatch, cap
     headline("demo", accuracy=0.5, epochs=3)
     assert json.loads((tmp_path / "demo.json").read_text()) == {"accuracy": 0.5, "epochs": 3}
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_run_size_budget_picks_full_or_fast_values(monkeypatch, capsys):
+    monkeypatch.delenv("BIOSIGNAL_FAST", raising=False)
+    fast, source, size = run_mode(False, "synthetic", epochs=(30, 8), patients=(None, 300))
+    assert (fast, size.epochs, size.patients) == (False, 30, None)
+    fast, source, size = run_mode(True, "synthetic", epochs=(30, 8), patients=(None, 300))
+    assert (fast, size.epochs, size.patients) == (True, 8, 300)
+    assert "Run sizes: epochs=8, patients=300" in capsys.readouterr().out
+
+
+def test_a_size_that_is_not_a_pair_names_itself():
+    with pytest.raises(ValueError, match=r"epochs=8: give a \(full, fast\) pair"):
+        run_mode(False, "synthetic", epochs=8)

@@ -63,8 +63,15 @@ def test_notebook_has_papermill_parameters_and_run_mode(notebook):
     params = tagged[0].source
     for name in ("FAST = False", "DATA_SOURCE = ", "SEED = "):
         assert name in params, f"{_rel(notebook)}: the parameters cell must define {name.split('=')[0].strip()}"
-    assert any("run_mode(FAST, DATA_SOURCE)" in c.source for c in code), \
-        f"{_rel(notebook)}: call FAST, DATA_SOURCE = helpers.course.run_mode(FAST, DATA_SOURCE) after the parameters"
+    budget = [c for c in code if re.search(r"run_mode\(\s*FAST, DATA_SOURCE", c.source)]
+    assert budget, (f"{_rel(notebook)}: call FAST, DATA_SOURCE[, SIZE] = helpers.course.run_mode(FAST, DATA_SOURCE, "
+                    "...) after the parameters")
+    # One run-size budget per notebook: sizes that differ between FAST and full runs are set in the run_mode cell
+    # (as (full, fast) pairs), never decided in other cells.
+    sized_elsewhere = [line.strip() for c in code if c not in budget for line in c.source.splitlines()
+                       if re.search(r"(\d|None)\s+if\s+FAST\s+else|if\s+FAST\s+else\s+(\d|None|\[)|^if FAST:", line.strip())]
+    assert not sized_elsewhere, (f"{_rel(notebook)}: run sizes decided outside the run_mode cell: {sized_elsewhere}; "
+                                 "give them to run_mode as (full, fast) pairs and use SIZE.<name>")
     calls_headline = re.compile(r"headline\(\s*[\"']" + re.escape(notebook.stem) + r"[\"']")
     assert any(calls_headline.search(c.source) for c in code), \
         f"{_rel(notebook)}: end with helpers.report.headline({notebook.stem!r}, ...)"
