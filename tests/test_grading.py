@@ -44,6 +44,31 @@ WRONG_ANSWERS = {
         ),
         "metrics_tests",
     ),
+    "mitbih_beats": (
+        "aami_solution",
+        (
+            "\n\n_correct_to_aami = to_aami\n\n\n"
+            "def to_aami(symbols):\n"
+            "    # the classic slip: the escape beats (e, j) forgotten, so they are not counted as N\n"
+            "    out = _correct_to_aami(symbols)\n"
+            "    out[np.isin(np.asarray(symbols).astype(str).ravel(), ['e', 'j'])] = ''\n"
+            "    return out\n"
+        ),
+        "aami_tests",
+    ),
+    "deap_emotion": (
+        "metrics_solution",
+        (
+            "\n\n_correct_accuracy_report = accuracy_report\n\n\n"
+            "def accuracy_report(y_true, y_pred):\n"
+            "    # the classic slip: the majority baseline taken from the predictions, not the truth\n"
+            "    m = dict(_correct_accuracy_report(y_true, y_pred))\n"
+            "    p = np.asarray(y_pred).astype(int).ravel()\n"
+            "    m['majority'] = float(np.bincount(p, minlength=2).max() / p.size)\n"
+            "    return m\n"
+        ),
+        "metrics_tests",
+    ),
 }
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 AUTOGRADE_LOGS: dict[str, str] = {}   # "assignment/student" -> nbgrader's log of that autograde
