@@ -54,8 +54,9 @@ def _course_copy(dest: Path) -> Path:
         if (ROOT / name).exists():
             shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (dest / "course").mkdir(parents=True)
-    for name in ("nbgrader_config.py", "grading_preprocessors.py"):
-        shutil.copy(ROOT / "course" / name, dest / "course" / name)
+    for path in (ROOT / "course").glob("*.py"):  # the config imports the grading machinery by path
+        shutil.copy(path, dest / "course" / path.name)
+    shutil.copytree(ROOT / "course" / "templates", dest / "course" / "templates")
     return dest
 
 
