@@ -114,3 +114,14 @@ def test_default_store_is_sqlite_under_build_or_biosignal_mlruns(monkeypatch, tm
     assert default_tracking_uri() == f"sqlite:///{(tmp_path / 'runs').resolve() / 'mlflow.db'}"
     monkeypatch.setenv("BIOSIGNAL_MLRUNS", "http://localhost:5000")
     assert default_tracking_uri() == "http://localhost:5000"
+
+
+def test_a_read_only_default_folder_falls_back_to_a_temporary_one(tmp_path, monkeypatch, capsys):
+    from helpers import tracking
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("BIOSIGNAL_MLRUNS", str(blocked / "mlruns"))   # cannot be created under a file
+    uri = tracking.default_tracking_uri()
+    assert uri.startswith("sqlite:///") and "biosignal-mlruns-" in uri and str(blocked) not in uri
+    assert "not writable" in capsys.readouterr().out
