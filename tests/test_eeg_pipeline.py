@@ -79,6 +79,14 @@ def test_mean_baseline_correction_subtracts_each_channels_pretrial_mean():
     np.testing.assert_allclose(W.baseline[0, 0], np.arange(16) + 100.0)  # the raw pre-trial seconds are kept
 
 
+def test_scale_baseline_correction_expresses_the_trial_in_units_of_its_baseline_amplitude():
+    x = np.zeros((1, 48), np.float32)
+    x[0, :16] = np.tile([1.0, 3.0], 8)  # baseline: mean 2, standard deviation 1
+    x[0, 16:] = np.tile([2.0, 6.0], 16)  # trial: mean 4, twice the baseline's swing
+    W = eeg_windows(make_ds([x], [[7, 3, 5, 5]], ["s01"], channel_names=["Fz"]), baseline_s=2.0, baseline="scale")
+    np.testing.assert_allclose(W.X[0, 0], np.tile([0.0, 4.0], 4), atol=1e-5)
+
+
 def test_segment_baseline_correction_subtracts_the_average_baseline_window():
     ds = make_ds([ramp_trial(offset=0.0)], [[7, 3, 5, 5]], ["s01"])
     W = eeg_windows(ds, window_s=1.0, step_s=1.0, baseline_s=2.0, baseline="segment")

@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["EEGWindows", "cut_windows", "eeg_windows"]
 
-Baseline = Literal["mean", "segment"] | None
+Baseline = Literal["mean", "scale", "segment"] | None
 
 
 @dataclass
@@ -129,7 +129,9 @@ def eeg_windows(ds, window_s: float = 1.0, step_s: float = 0.5, baseline_s: floa
     baseline : {"mean", "segment", None}
         Baseline correction of the signal. ``"mean"`` subtracts each channel's mean over the baseline seconds
         (removes offsets: the skin resistance level of GSR, temperature; EEG, already high-passed, barely
-        changes). ``"segment"`` (Yang et al., 2018) also removes what repeats: the baseline is cut into
+        changes). ``"scale"`` also divides each channel by its standard deviation over the baseline, so the
+        signal is in units of its own pre-trial amplitude (removes a trial's overall gain or state, as relative
+        band power does for each band; for a network's input). ``"segment"`` (Yang et al., 2018) also removes what repeats: the baseline is cut into
         window-length pieces, their sample-wise average is subtracted from every window (``baseline_s`` must be a
         whole number of windows). None: no correction. For band power, correcting the *power* works better
         (:func:`helpers.eeg.relative_band_power`); ``baseline`` keeps the raw pre-trial seconds for it either way.
@@ -157,8 +159,8 @@ def eeg_windows(ds, window_s: float = 1.0, step_s: float = 0.5, baseline_s: floa
                          f"step_s={step_s!r}")
     if baseline_s < 0:
         raise ValueError(f"baseline_s must be >= 0 seconds, got {baseline_s!r}")
-    if baseline not in ("mean", "segment", None):
-        raise ValueError(f"baseline must be 'mean', 'segment' or None, got {baseline!r}")
+    if baseline not in ("mean", "scale", "segment", None):
+        raise ValueError(f"baseline must be 'mean', 'scale', 'segment' or None, got {baseline!r}")
     if getattr(ds, "targets", None) is None or getattr(ds, "target_names", None) is None:
         raise ValueError(f"{getattr(ds, 'name', 'dataset')}: has no rating targets (DEAP-like data expected)")
     if target not in ds.target_names:
@@ -166,6 +168,8 @@ def eeg_windows(ds, window_s: float = 1.0, step_s: float = 0.5, baseline_s: floa
     win, hop, n_base = round(window_s * fs), max(1, round(step_s * fs)), round(baseline_s * fs)
     if win < 2:
         raise ValueError(f"window_s={window_s} s is {win} sample(s) at {fs:g} Hz; need at least 2")
+    if baseline == "scale" and n_base < 2:
+        raise ValueError(f"baseline='scale' needs a baseline of at least 2 samples, got baseline_s={baseline_s}")
     if baseline == "segment" and (n_base == 0 or n_base % win):
         raise ValueError(f"baseline='segment' needs a baseline of whole windows: baseline_s={baseline_s} s "
                          f"({n_base} samples) is not a multiple of window_s={window_s} s ({win} samples)")
@@ -182,8 +186,10 @@ def eeg_windows(ds, window_s: float = 1.0, step_s: float = 0.5, baseline_s: floa
                              f"{window_s:g} s window after the {baseline_s:g} s baseline")
         base, trial = x[:, :n_base], x[:, n_base:end]
         w = cut_windows(trial, win, hop)  # (n_i, C, win) view
-        if baseline == "mean" and n_base:
+        if baseline in ("mean", "scale") and n_base:
             w = w - base.mean(axis=1, keepdims=True)[None]  # (n_i, C, win), a copy
+        if baseline == "scale":
+            w = w / (base.std(axis=1, keepdims=True)[None] + 1e-6)  # 1e-6: a flat channel stays finite
         elif baseline == "segment":
             w = w - base.reshape(len(picks), -1, win).mean(axis=1)[None]  # average 1-window baseline piece
         blocks.append(np.ascontiguousarray(w, dtype=np.float32))
