@@ -25,6 +25,8 @@ ASSIGNMENT_IDS = $(notdir $(patsubst %/,%,$(dir $(wildcard solutions/*/*.ipynb))
 # `make grade UNSANDBOXED=1` grades without bubblewrap: student code then runs with your permissions.
 UNSANDBOXED ?=
 JUPYTER_PORT ?= 8888
+# e.g. make lab LAB_ARGS=--no-browser (a remote machine); the token comes from $JUPYTER_TOKEN when set
+LAB_ARGS ?=
 
 .PHONY: help setup setup-browser run test lab release grade student-dist bench clean
 
@@ -67,7 +69,8 @@ test: setup
 
 lab: setup
 	$(ACTIVATE) && JUPYTER_CONFIG_PATH="$(CURDIR)/course$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
-	  jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(JUPYTER_PORT) $(if $(filter 0,$(shell id -u)),--allow-root)
+	  jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(JUPYTER_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  $(LAB_ARGS)
 
 # nbgrader writes the new release into a fresh folder; changed files are swapped in one by one (os.replace), so a
 # notebook open in assignments/ keeps its folder. Grading never runs this.
