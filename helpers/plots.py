@@ -22,6 +22,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+# one definition each, shared with the loaders' banner
+from helpers.data.source import is_synthetic, show_banner
 from helpers.signal import check_fs
 
 __all__ = [
@@ -37,17 +39,6 @@ __all__ = [
 ]
 
 SYNTHETIC_TAG = "(synthetic data)"
-
-
-def is_synthetic(source: Any) -> bool:
-    """True for ``"synthetic"`` or any object (SignalDataset, Windows, dict) whose ``source`` is ``"synthetic"``."""
-    if source is None:
-        return False
-    if isinstance(source, str):
-        return source.lower() == "synthetic"
-    if isinstance(source, Mapping):
-        return str(source.get("source", "")).lower() == "synthetic"
-    return str(getattr(source, "source", "")).lower() == "synthetic"
 
 
 def _title(ax, title: str | None, source: Any) -> None:
@@ -421,6 +412,4 @@ def synthetic_banner(dataset_or_source: Any) -> bool:
     bool
         True when a banner was shown now.
     """
-    from helpers.data.source import show_banner
-
     return show_banner(dataset_or_source)

@@ -19,6 +19,7 @@ import os
 import sys
 import textwrap
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -71,14 +72,6 @@ def _has_real(folder: Path) -> bool:
     # Files the user copied into the cache by hand count; an interrupted fetch (its marker still there) does not.
     return (folder.is_dir() and not (folder / IN_PROGRESS).exists()
             and any(p.name != IN_PROGRESS for p in folder.iterdir()))
-
-
-def _check_cache_root(root: Path | str | None) -> Path:
-    base = cache_root(root)
-    if base.exists() and not base.is_dir():
-        raise DataUnavailableError(f"the data cache {base} is a file, not a folder: set BIOSIGNAL_DATA (or --cache) "
-                                   "to a folder")
-    return base
 
 
 # ---------------------------------------------------------------- reading
@@ -244,7 +237,6 @@ def subset_by_subject(ds: SignalDataset, limit: int, *, seed: int = 0) -> Signal
 
 def ensure_synthetic(name: str, root: Path | str | None = None, *, seed: int = 0, size: int | None = None) -> Path:
     """The cached synthetic folder, generated once (atomically) on first use."""
-    _check_cache_root(root)
     folder = synthetic_cache_dir(name, root, seed=seed, size=size)
     if (folder / MARKER).is_file():
         return folder
@@ -302,8 +294,7 @@ def fetch(name: str, root: Path | str | None = None, *, progress: bool = True, *
     if not spec.auto_download:
         raise DataUnavailableError(f"{spec.title} cannot be downloaded for you: {spec.get_it} Then read it in place "
                                    f"with `python -m helpers data info {name} --path DIR`.")
-    _check_cache_root(root)
-    dest = real_cache_dir(name, root)
+    dest = real_cache_dir(name, root)  # cache_root refuses a root that is a file
     try:
         dest.mkdir(parents=True, exist_ok=True)
         (dest / IN_PROGRESS).write_text("an interrupted `fetch` left this folder incomplete; fetch again\n")
@@ -321,8 +312,9 @@ def info(name: str, path: Path | str | None = None, *, source: str = "auto", roo
          **options: Any) -> dict[str, Any]:
     """Load ``name`` and summarise it as a JSON-ready dict (what ``python -m helpers data info --json`` prints).
 
-    Keys: ``name``, ``source``, ``path``, ``records``, ``subjects``, ``fs_hz``, ``channels``, ``label_counts``,
-    ``total_duration_s``, ``load_seconds``, ``licence``, plus ``annotation_counts``/``targets`` where present.
+    Keys: ``name``, ``source``, ``path``, ``records``, ``subjects``, ``fs_hz``, ``n_channels``, ``label_counts``,
+    ``total_duration_s``, ``load_seconds``, ``licence``, plus ``channel_names``, ``annotation_counts``,
+    ``interval_labels``, ``targets`` where present and what the dataset's own ``summarise`` adds.
     """
     start = time.perf_counter()
     ds = load(name, path, source=source, root=root, **options)
@@ -334,6 +326,17 @@ def info(name: str, path: Path | str | None = None, *, source: str = "auto", roo
     if extra is not None:
         summary.update(extra(ds))
     return summary
+
+
+def is_synthetic(source: Any) -> bool:
+    """True for ``"synthetic"`` or any object (SignalDataset, Windows, dict) whose ``source`` is ``"synthetic"``."""
+    if source is None:
+        return False
+    if isinstance(source, str):
+        return source.lower() == "synthetic"
+    if isinstance(source, Mapping):
+        return str(source.get("source", "")).lower() == "synthetic"
+    return str(getattr(source, "source", "")).lower() == "synthetic"
 
 
 def show_banner(ds: Any, reason: str = "") -> bool:
@@ -356,13 +359,12 @@ def show_banner(ds: Any, reason: str = "") -> bool:
         True when a banner was shown.
     """
     if isinstance(ds, str):
-        synthetic, name, meta = ds.lower() == "synthetic", None, None
-    elif isinstance(ds, dict):
-        synthetic, name, meta = str(ds.get("source", "")).lower() == "synthetic", ds.get("name"), None
+        name, meta = None, None
+    elif isinstance(ds, Mapping):
+        name, meta = ds.get("name"), None
     else:
-        synthetic, name = str(getattr(ds, "source", "")).lower() == "synthetic", getattr(ds, "name", None)
-        meta = getattr(ds, "metadata", None)
-    if not synthetic or (isinstance(meta, dict) and meta.get("banner_shown")):
+        name, meta = getattr(ds, "name", None), getattr(ds, "metadata", None)
+    if not is_synthetic(ds) or (isinstance(meta, dict) and meta.get("banner_shown")):
         return False
     if isinstance(meta, dict):
         meta["banner_shown"] = True

@@ -40,6 +40,7 @@ import numpy as np
 from .container import SignalDataset
 from .fetch import DataFormatError, atomic_dir, atomic_write, fetch_files
 from .repositories import zenodo_files, zenodo_record
+from .source import is_synthetic_folder
 from .spec import DatasetSpec
 from .synthetic import AF_GENERATOR_VERSION, simulate_af_records
 from .zenodo_af_layouts import read_folder_variables, resolve
@@ -194,7 +195,7 @@ def _read_unpacked(folder: Path, extracted: Path, fs: float | None) -> SignalDat
         raise DataFormatError(f"{folder}: sampling rate {fs_used!r} Hz (from {fs_from}) is not a positive number")
     n = parsed.labels.size
     record_ids = parsed.record_ids if parsed.record_ids is not None else np.array([f"r{i:05d}" for i in range(n)])
-    synthetic = (folder / "SYNTHETIC.json").is_file()
+    synthetic = is_synthetic_folder(folder)
     # The synthetic set is written in mV; the real record documents no unit we could check from here.
     meta: dict[str, Any] = {"path": str(folder), "fs_from": fs_from, "files": parsed.files,
                             "units": "mV" if synthetic else "as in the Zenodo files (not stated)",
