@@ -27,6 +27,7 @@ from helpers.data.source import is_synthetic, show_banner
 from helpers.signal import check_fs
 
 __all__ = [
+    "AAMI_COLOURS",
     "is_synthetic",
     "plot_attribution",
     "plot_confusion_matrix",
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 SYNTHETIC_TAG = "(synthetic data)"
+# One colour per AAMI beat class wherever beats are drawn (Okabe-Ito palette: distinguishable with colour-blindness).
+AAMI_COLOURS = {"N": "#0072B2", "S": "#E69F00", "V": "#D55E00", "F": "#CC79A7", "Q": "#000000"}
 
 
 def _title(ax, title: str | None, source: Any) -> None:
