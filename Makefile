@@ -44,7 +44,9 @@ $(SETUP_STAMP): pyproject.toml constraints.txt
 	  && if pip download --quiet --no-index --no-deps torch==$(TORCH_VERSION) -d "$$probe" >/dev/null 2>&1; \
 	     then rm -rf "$$probe"; pip install --quiet torch==$(TORCH_VERSION); \
 	     else rm -rf "$$probe"; pip install --quiet torch==$(TORCH_VERSION) --index-url $(TORCH_INDEX_URL); fi
-	$(ACTIVATE) && pip install --quiet -c constraints.txt -e '.[dev]'
+	@# The `edge` extra (Unit 4: LiteRT converter, int8 quantiser, TFLite Micro) comes after torch for the same reason:
+	@# litert-torch accepts torch < 2.15 and would otherwise resolve its own.
+	$(ACTIVATE) && pip install --quiet -c constraints.txt -e '.[dev,edge]'
 	@# nbgrader's wheel enables its server and lab extensions on install; check rather than trust.
 	@# (the listings are captured first: grep -q closing a pipe early would fail the pipeline under pipefail)
 	$(ACTIVATE) && listing=$$(jupyter server extension list 2>&1) \

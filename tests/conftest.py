@@ -27,6 +27,22 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+EDGE_PACKAGES = ("litert_torch", "ai_edge_quantizer", "ai_edge_litert", "tflite_micro")
+
+
+def require_edge_extra() -> None:
+    """Skip the calling test module without the ``edge`` extra; under CI, where `make setup` installs it, fail."""
+    import importlib.util
+
+    missing = [name for name in EDGE_PACKAGES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    message = f"needs the edge extra ({', '.join(missing)} missing): pip install -c constraints.txt -e '.[edge]'"
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

@@ -18,10 +18,9 @@ import pytest
 import torch
 from torch import nn
 
-for _pkg in ("litert_torch", "ai_edge_quantizer", "ai_edge_litert", "tflite_micro"):
-    pytest.importorskip(_pkg, reason="needs the edge extra: pip install -c constraints.txt -e '.[edge]'")
+from conftest import in_ci, require_edge_extra
 
-from conftest import in_ci
+require_edge_extra()
 
 from helpers import edge
 from helpers.edge import c_codegen, mcu

@@ -7,10 +7,9 @@ import sys
 
 import pytest
 
-for _pkg in ("litert_torch", "ai_edge_quantizer", "ai_edge_litert", "tflite_micro"):
-    pytest.importorskip(_pkg, reason="needs the edge extra: pip install -c constraints.txt -e '.[edge]'")
+from conftest import ROOT, require_edge_extra
 
-from conftest import ROOT
+require_edge_extra()
 
 from helpers.edge import missing_tools
 
