@@ -28,6 +28,8 @@ from helpers.signal import check_fs
 
 __all__ = [
     "AAMI_COLOURS",
+    "CLASS_COLOURS",
+    "class_colour",
     "is_synthetic",
     "plot_attribution",
     "plot_confusion_matrix",
@@ -42,6 +44,28 @@ __all__ = [
 SYNTHETIC_TAG = "(synthetic data)"
 # One colour per AAMI beat class wherever beats are drawn (Okabe-Ito palette: distinguishable with colour-blindness).
 AAMI_COLOURS = {"N": "#0072B2", "S": "#E69F00", "V": "#D55E00", "F": "#CC79A7", "Q": "#000000"}
+# One colour per class name across the course (Okabe-Ito again): the healthy/rest class is always blue, the
+# condition the unit screens for (AF, stress, high valence/arousal) always vermillion, whatever the chart.
+CLASS_COLOURS = {
+    "normal": "#0072B2", "af": "#D55E00", "other": "#009E73", "noisy": "#999999",
+    "baseline": "#0072B2", "stress": "#D55E00", "amusement": "#E69F00", "meditation": "#009E73",
+    "low": "#0072B2", "high": "#D55E00",
+    **AAMI_COLOURS,
+}
+
+
+def class_colour(name: str) -> str:
+    """The course's colour for a class name (``"af"``, ``"normal"``, ``"stress"``, an AAMI letter, ...).
+
+    Raises
+    ------
+    KeyError
+        For a name the course has no colour for, listing the names it has.
+    """
+    key = name if name in CLASS_COLOURS else str(name).lower()
+    if key not in CLASS_COLOURS:
+        raise KeyError(f"no course colour for class {name!r}; known: {sorted(CLASS_COLOURS)}")
+    return CLASS_COLOURS[key]
 
 
 def _title(ax, title: str | None, source: Any) -> None:

@@ -199,3 +199,17 @@ def test_synthetic_banner_shows_html_in_a_notebook(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", shown.append)
     assert synthetic_banner(toy_dataset("synthetic")) is True
     assert len(shown) == 1 and "SYNTHETIC DATA (zenodo_af)" in shown[0].data and "<div" in shown[0].data
+
+
+def test_class_colours_are_one_per_class_and_consistent():
+    from helpers.plots import AAMI_COLOURS, CLASS_COLOURS, class_colour
+
+    assert class_colour("AF") == class_colour("af") == class_colour("stress") == "#D55E00"
+    assert class_colour("normal") == class_colour("N") == "#0072B2"
+    assert all(CLASS_COLOURS[k] == v for k, v in AAMI_COLOURS.items())
+    # within each unit's label set no two classes share a colour
+    for names in (["normal", "af", "other", "noisy"], list(AAMI_COLOURS),
+                  ["baseline", "stress", "amusement", "meditation"]):
+        assert len({class_colour(n) for n in names}) == len(names)
+    with pytest.raises(KeyError, match="no course colour for class 'sinus'"):
+        class_colour("sinus")
