@@ -45,8 +45,8 @@ $(SETUP_STAMP): pyproject.toml constraints.txt
 	     then rm -rf "$$probe"; pip install --quiet torch==$(TORCH_VERSION); \
 	     else rm -rf "$$probe"; pip install --quiet torch==$(TORCH_VERSION) --index-url $(TORCH_INDEX_URL); fi
 	@# The `edge` extra (Unit 4: LiteRT converter, int8 quantiser, TFLite Micro) comes after torch for the same reason:
-	@# litert-torch accepts torch < 2.15 and would otherwise resolve its own.
-	$(ACTIVATE) && pip install --quiet -c constraints.txt -e '.[dev,edge]'
+	@# litert-torch accepts torch < 2.15 and would otherwise resolve its own. `heartpy`: Unit 4's unlabelled real PPG.
+	$(ACTIVATE) && pip install --quiet -c constraints.txt -e '.[dev,edge,heartpy]'
 	@# nbgrader's wheel enables its server and lab extensions on install; check rather than trust.
 	@# (the listings are captured first: grep -q closing a pipe early would fail the pipeline under pipefail)
 	$(ACTIVATE) && listing=$$(jupyter server extension list 2>&1) \

@@ -208,6 +208,12 @@ def run_label_efficiency(w, args, common: dict) -> list[dict]:
     # the course's augmentations, so that pre-training cannot just memorise each window's exact samples
     augment = aug.Compose([aug.amplitude_scale, partial(aug.add_noise, snr_db=(15.0, 30.0))], p=0.5,
                           seed=args.seed)
+    extra = np.zeros((0, *X.shape[1:]), X.dtype)
+    if args.pretrain_extra == "heartpy":
+        from helpers.data.heartpy_ppg import unlabelled_windows
+
+        extra, _ = unlabelled_windows(fs=w.fs, window_s=args.window_s, step_s=15.0)
+        print(f"pre-training adds {len(extra)} unlabelled windows of HeartPy's real PPG recordings", flush=True)
     for subject, tr, te in splits:
         labelled = tr[label_subset(w.y[tr], args.label_fraction, seed=args.seed)]
         # fewer labelled windows, so more epochs for the same number of optimizer steps (at least 4 per epoch)
@@ -219,7 +225,7 @@ def run_label_efficiency(w, args, common: dict) -> list[dict]:
         arms["scratch"][subject] = score(model, X[te], w.y[te])
         t1 = time.perf_counter()
         model = student(1, X.shape[-1], args.seed)
-        ssl_curves[subject] = pretrain(model, X[tr], PretrainConfig(
+        ssl_curves[subject] = pretrain(model, np.concatenate([X[tr], extra]), PretrainConfig(
             epochs=args.pretrain_epochs, batch_size=args.batch_size, augment=augment, seed=args.seed,
             num_threads=args.threads, verbose=args.verbose))
         fit(model, (X[labelled], w.y[labelled]), config=cfg)
@@ -234,6 +240,7 @@ def run_label_efficiency(w, args, common: dict) -> list[dict]:
                "seconds": round(seconds[arm], 1), **common}
         if arm == "pretrained":
             row.update(pretrain_epochs=args.pretrain_epochs, pretrain="masked-segment reconstruction (helpers.ssl)",
+                       pretrain_extra=args.pretrain_extra, pretrain_extra_windows=len(extra),
                        ssl_loss_first_last={s: [round(c[0], 4), round(c[-1], 4)] for s, c in ssl_curves.items()})
         out.append(row)
     return out
@@ -287,6 +294,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--label-fraction", type=float, default=0.1)
     ap.add_argument("--pretrain-epochs", type=int, default=15)
+    ap.add_argument("--pretrain-extra", choices=("none", "heartpy"), default="none",
+                    help="label-efficiency: add HeartPy's real PPG recordings to the unlabelled pre-training set")
     ap.add_argument("--finetune-epochs", type=int, default=30)
     ap.add_argument("--teacher-epochs", type=int, default=10)
     ap.add_argument("--temperature", type=float, default=4.0)

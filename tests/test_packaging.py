@@ -46,7 +46,11 @@ def test_environment_yml_mirrors_pyproject_dependencies():
     wanted = {_canonical(x) for x in pyproject()["project"]["dependencies"]}
     missing = wanted - mirrored
     assert not missing, f"environment.yml lacks (or pins differently) these pyproject dependencies: {missing}"
-    assert "-e ." in pip_section, "environment.yml must install the helpers package (-e .)"
+    installs = [x for x in pip_section if x.startswith("-e .")]
+    assert installs, "environment.yml must install the helpers package (-e .)"
+    # the same extras as `make setup` (less dev: conda users do not run the test suite)
+    made = re.search(r"-e '\.\[([a-z,]+)\]'", (ROOT / "Makefile").read_text()).group(1).split(",")
+    assert installs == [f"-e .[{','.join(x for x in made if x != 'dev')}]"], (installs, made)
 
 
 def test_pip_check_is_clean():

@@ -127,6 +127,16 @@ def test_tiny_studies_print_one_line_per_arm(study, arms):
     assert all(0 <= r["mean_accuracy"] <= 1 and r["sensors"] == "bvp" for r in results)
 
 
+@pytest.mark.slow
+def test_pretraining_can_add_heartpy_recordings(capsys):
+    pytest.importorskip("heartpy")  # test_heartpy_ppg fails under CI when it is missing
+    results = load_script().main(["--tiny", "--study", "label-efficiency", "--pretrain-extra", "heartpy"])
+    pretrained = results[1]
+    # --tiny windows are 20 s: HeartPy's 25-s example fits one, the longer ones many (dropouts excluded)
+    assert pretrained["pretrain_extra"] == "heartpy" and pretrained["pretrain_extra_windows"] > 40
+    assert "HeartPy's real PPG" in capsys.readouterr().out
+
+
 def test_bad_arguments_are_refused_by_name():
     script = load_script()
     with pytest.raises(SystemExit):
