@@ -19,7 +19,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-__all__ = ["binary_report", "multiclass_report", "confusion", "threshold_for_sensitivity", "positive_scores"]
+__all__ = ["binary_report", "bootstrap_ci", "multiclass_report", "confusion", "threshold_for_sensitivity",
+           "positive_scores"]
 
 
 def _check_binary_labels(y_true) -> np.ndarray:
@@ -203,3 +204,74 @@ def threshold_for_sensitivity(y_true, y_score, target: float) -> float:
     _, tpr, thresholds = roc_curve(y, s, drop_intermediate=False)
     # tpr rises as the threshold falls; the first index reaching the target is the highest such threshold.
     return float(thresholds[np.argmax(tpr >= target - 1e-12)])
+
+
+def bootstrap_ci(y_true, y_score, *, baseline_score=None, groups=None, metric=roc_auc_score,
+                 n_resamples: int = 2000, level: float = 0.95, seed: int = 0) -> dict[str, float]:
+    """Percentile bootstrap confidence interval of a metric, or of its difference to a baseline, over patients.
+
+    Resamples whole ``groups`` (patients) with replacement, so that correlated items of one patient (its records or
+    windows) stay together; with ``baseline_score`` both models are scored on the same resample (a paired
+    comparison), and the interval is for ``metric(model) - metric(baseline)``.
+
+    Written here because ``scipy.stats.bootstrap`` resamples single observations, not clusters, and cannot skip a
+    resample on which the metric is undefined: on a small test set many resamples hold one class only, and ROC AUC
+    is undefined there. Such resamples are drawn again (and counted in ``n_redrawn``).
+
+    Parameters
+    ----------
+    y_true : array_like of {0, 1}, shape (n,)
+    y_score : array_like, shape (n,) or (n, 2)
+        The model's score of class 1.
+    baseline_score : array_like, shape (n,) or (n, 2), optional
+        A second model's score on the same items: the interval is then for the difference.
+    groups : array_like, shape (n,), optional
+        Patient (or record) of each item; default each item is its own group.
+    metric : callable(y_true, y_score) -> float
+        Default ROC AUC.
+    n_resamples : int
+    level : float
+        Confidence level in (0, 1), e.g. 0.95.
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``estimate`` (on the data as they are), ``low``, ``high``, ``level``, ``n_groups``, ``n_resamples`` and
+        ``n_redrawn``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two classes in ``y_true``, mismatched lengths, or a ``level`` outside (0, 1).
+    """
+    y = _check_binary_labels(y_true)
+    s = positive_scores(y_score, len(y))
+    b = None if baseline_score is None else positive_scores(baseline_score, len(y))
+    if len(np.unique(y)) < 2:
+        raise ValueError("y_true holds one class only: the metric is undefined, so is its confidence interval")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    g = np.arange(len(y)) if groups is None else np.asarray(groups)
+    if g.shape != y.shape:
+        raise ValueError(f"groups must have shape {y.shape} like y_true, got {g.shape}")
+    names, codes = np.unique(g, return_inverse=True)
+    members = [np.flatnonzero(codes == k) for k in range(len(names))]
+
+    def stat(idx):
+        value = float(metric(y[idx], s[idx]))
+        return value - float(metric(y[idx], b[idx])) if b is not None else value
+
+    rng = np.random.default_rng(seed)
+    values, redrawn = [], 0
+    while len(values) < n_resamples:
+        idx = np.concatenate([members[k] for k in rng.integers(0, len(names), len(names))])
+        if y[idx].min() == y[idx].max():
+            redrawn += 1
+            if redrawn > 100 * n_resamples:  # cannot happen with two classes present, but never loop forever
+                raise RuntimeError("almost every resample held one class only")
+            continue
+        values.append(stat(idx))
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return {"estimate": stat(np.arange(len(y))), "low": float(low), "high": float(high), "level": float(level),
+            "n_groups": int(len(names)), "n_resamples": int(n_resamples), "n_redrawn": int(redrawn)}

@@ -415,12 +415,32 @@ def plot_attribution(signal, attribution, fs: float, *, ax=None, title: str | No
                              extent=(t[0], t[-1], x.min() - pad, x.max() + pad), interpolation="nearest")
         ax.plot(t, x, color="black", lw=0.9)
     ax.set_xlim(t[0], t[-1])
-    cbar = ax.figure.colorbar(mappable, ax=ax, pad=0.01)
-    cbar.set_label("|attribution| (scaled to max = 1)")
+    cbar = ax.figure.colorbar(mappable, ax=ax, pad=0.01, fraction=0.03)
+    # short and small: a long vertical label runs past the bar's ends into the titles of a grid of these plots
+    cbar.set_label("|attribution|, max = 1", fontsize="small")
+    cbar.ax.tick_params(labelsize="small")
     ax.set_xlabel("Time (s)")
     ax.set_ylabel(f"Amplitude ({units})")
     _title(ax, title or "Attribution", source)
+    _wrap_title(ax)
     return ax
+
+
+def _wrap_title(ax) -> None:
+    """Break the axes title into lines no wider than the axes (and its colour bar), so the titles of neighbouring
+    panels in a grid neither collide nor run off the figure. Matplotlib does not wrap titles by itself."""
+    import textwrap
+
+    text = ax.get_title()
+    if not text:
+        return
+    title = ax.title
+    fig = ax.figure
+    # The axes' share of the figure width before the layout engine shrinks it for labels and the colour bar.
+    width_in = ax.get_position().width * fig.get_figwidth() * 0.85
+    char_in = title.get_fontsize() * 0.6 / 72  # an average character of the default sans-serif is ~0.6 em wide
+    width_chars = max(20, int(width_in / char_in))
+    ax.set_title("\n".join(textwrap.wrap(" ".join(text.split()), width_chars)), fontsize=title.get_fontsize())
 
 
 def synthetic_banner(dataset_or_source: Any) -> bool:

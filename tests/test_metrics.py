@@ -116,3 +116,43 @@ def test_threshold_for_sensitivity_is_the_highest_threshold_reaching_the_target(
         threshold_for_sensitivity(Y, S, 1.5)
     with pytest.raises(ValueError, match="no positive"):
         threshold_for_sensitivity(np.zeros(3, int), [0.1, 0.2, 0.3], 0.9)
+
+
+def test_bootstrap_ci_brackets_the_estimate_and_narrows_with_more_patients():
+    from helpers.metrics import bootstrap_ci
+
+    rng = np.random.default_rng(0)
+    widths = []
+    for n in (20, 400):
+        y = np.r_[np.zeros(n // 2, int), np.ones(n // 2, int)]
+        s = y + rng.normal(0, 1.0, n)
+        ci = bootstrap_ci(y, s, n_resamples=300, seed=1)
+        assert ci["low"] <= ci["estimate"] <= ci["high"] and ci["n_groups"] == n
+        assert ci["estimate"] == pytest.approx(skm.roc_auc_score(y, s))
+        widths.append(ci["high"] - ci["low"])
+    assert widths[1] < widths[0] / 2
+
+
+def test_bootstrap_ci_of_a_difference_is_paired_and_resamples_whole_patients():
+    from helpers.metrics import bootstrap_ci
+
+    y = np.array([0, 0, 1, 1, 0, 1, 0, 1])
+    s = np.array([0.1, 0.2, 0.8, 0.9, 0.3, 0.7, 0.4, 0.6])
+    same = bootstrap_ci(y, s, baseline_score=s, n_resamples=200)
+    assert same["estimate"] == same["low"] == same["high"] == 0.0   # a model against itself: exactly no difference
+    groups = np.array(["a", "a", "b", "b", "c", "c", "d", "d"])
+    ci = bootstrap_ci(y, s, groups=groups, n_resamples=200)
+    assert ci["n_groups"] == 4 and ci["estimate"] == 1.0
+    tiny = bootstrap_ci([0, 1], [0.2, 0.9], n_resamples=50)   # half the resamples hold one class: drawn again
+    assert tiny["n_redrawn"] > 0 and tiny["low"] == tiny["high"] == 1.0
+
+
+def test_bootstrap_ci_refuses_what_it_cannot_measure():
+    from helpers.metrics import bootstrap_ci
+
+    with pytest.raises(ValueError, match="one class"):
+        bootstrap_ci([1, 1, 1], [0.2, 0.5, 0.9])
+    with pytest.raises(ValueError, match="groups"):
+        bootstrap_ci([0, 1], [0.2, 0.9], groups=[1, 2, 3])
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_ci([0, 1], [0.2, 0.9], level=95)

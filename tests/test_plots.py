@@ -166,7 +166,7 @@ def test_plot_attribution_colours_ecg_by_attribution_with_colour_bar(tmp_path, s
     ax = plot_attribution(x, attribution, FS, style=style, source="synthetic")
     fig = ax.figure
     assert len(fig.axes) == 2, "expected the plot and its colour bar"
-    assert fig.axes[1].get_ylabel() == "|attribution| (scaled to max = 1)"
+    assert fig.axes[1].get_ylabel() == "|attribution|, max = 1"
     assert ax.get_xlabel() == "Time (s)" and ax.get_ylabel() == "Amplitude (mV)"
     assert ax.get_title() == "Attribution (synthetic data)"
     if style == "line":
@@ -175,6 +175,44 @@ def test_plot_attribution_colours_ecg_by_attribution_with_colour_bar(tmp_path, s
     save(ax, tmp_path, f"attribution_{style}")
     with pytest.raises(ValueError, match="shape"):
         plot_attribution(x, attribution[:-1], FS)
+
+
+def _text_boxes(fig):
+    """(name, window extent) of every visible title, axis label and colour-bar label of ``fig``, after a draw."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for i, ax in enumerate(fig.axes):
+        for name, text in (("title", ax.title), ("xlabel", ax.xaxis.label), ("ylabel", ax.yaxis.label)):
+            if text.get_text() and text.get_visible():
+                boxes.append((f"axes {i} {name} {text.get_text()[:30]!r}", text.get_window_extent(renderer)))
+    return boxes
+
+
+def test_a_grid_of_attribution_plots_has_no_colliding_or_clipped_text(tmp_path):
+    """af_cnn's saliency grid: long titles collided with the neighbouring panel and ran off the figure, and the
+    colour bar's label ran into the titles."""
+    import matplotlib.pyplot as plt
+
+    x, peaks = ecg_like()
+    attribution = np.zeros_like(x)
+    attribution[peaks] = 1.0
+    fig, axes = plt.subplots(2, 2, figsize=(14, 6), layout="constrained")
+    for row in range(2):
+        for col, method in enumerate(["saliency", "integrated gradients"]):
+            plot_attribution(x, attribution, FS, ax=axes[row, col], units="z-score", source="synthetic",
+                             title=f"normal test window (classified correctly): {method} for class 'normal'")
+    boxes = _text_boxes(fig)
+    inside = fig.bbox
+    for name, box in boxes:
+        assert (box.x0 >= inside.x0 - 1 and box.x1 <= inside.x1 + 1 and box.y0 >= inside.y0 - 1
+                and box.y1 <= inside.y1 + 1), f"{name} is clipped by the figure edge"
+    for i, (name_a, a) in enumerate(boxes):
+        for name_b, b in boxes[i + 1:]:
+            assert not a.overlaps(b), f"{name_a} overlaps {name_b}"
+    assert all("\n" in ax.get_title() for ax in axes.ravel()), "the long titles should have been wrapped"
+    assert all("(synthetic data)" in ax.get_title() for ax in axes.ravel())
+    save(fig, tmp_path, "attribution_grid")
 
 
 def test_synthetic_banner_is_loud_for_synthetic_and_silent_for_real(capsys):
