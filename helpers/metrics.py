@@ -19,8 +19,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-__all__ = ["binary_report", "bootstrap_ci", "multiclass_report", "confusion", "threshold_for_sensitivity",
-           "positive_scores"]
+__all__ = ["binary_report", "bootstrap_ci", "confusion", "multiclass_report", "positive_scores",
+           "threshold_for_sensitivity"]
 
 
 def _check_binary_labels(y_true) -> np.ndarray:
@@ -274,4 +274,4 @@ def bootstrap_ci(y_true, y_score, *, baseline_score=None, groups=None, metric=ro
         values.append(stat(idx))
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
     return {"estimate": stat(np.arange(len(y))), "low": float(low), "high": float(high), "level": float(level),
-            "n_groups": int(len(names)), "n_resamples": int(n_resamples), "n_redrawn": int(redrawn)}
+            "n_groups": len(names), "n_resamples": int(n_resamples), "n_redrawn": int(redrawn)}
