@@ -227,7 +227,8 @@ def plot_confusion_matrix(cm, class_names: Sequence[str], *, normalize: bool = F
     return ax
 
 
-def plot_roc(y_true, y_score, *, ax=None, label: str | None = None, title: str | None = None, source: Any = None):
+def plot_roc(y_true, y_score, *, ax=None, label: str | None = None, title: str | None = None, source: Any = None,
+             color: str | None = None):
     """ROC curve (sensitivity against 1 - specificity) with its AUC in the legend and the chance diagonal.
 
     Parameters
@@ -237,6 +238,8 @@ def plot_roc(y_true, y_score, *, ax=None, label: str | None = None, title: str |
         Probability of class 1 or per-class probabilities.
     label : str, optional
         Legend name of this curve; call again with the same ``ax`` to compare models.
+    color : str, optional
+        Colour of this curve (default: the next in the cycle). Give models colours that no class uses.
 
     Returns
     -------
@@ -249,7 +252,7 @@ def plot_roc(y_true, y_score, *, ax=None, label: str | None = None, title: str |
     ax = _new_ax(ax, figsize=(4.5, 4.5))
     if not any(line.get_label() == "chance" for line in ax.get_lines()):
         ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=1, label="chance")
-    ax.plot(fpr, tpr, lw=1.8, label=f"{label + ' ' if label else ''}(AUC = {auc(fpr, tpr):.3f})")
+    ax.plot(fpr, tpr, lw=1.8, color=color, label=f"{label + ' ' if label else ''}(AUC = {auc(fpr, tpr):.3f})")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
     ax.set_aspect("equal")

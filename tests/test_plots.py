@@ -124,8 +124,9 @@ def test_plot_roc_runs_from_origin_to_one_one_with_auc_in_legend(tmp_path):
     assert (curve.get_xdata()[-1], curve.get_ydata()[-1]) == (1, 1)
     assert curve.get_label() == "CNN (AUC = 0.889)"
     assert "specificity" in ax.get_xlabel() and "sensitivity" in ax.get_ylabel()
-    plot_roc(y, np.stack([1 - s, s], axis=1), ax=ax, label="same, 2 columns")
+    plot_roc(y, np.stack([1 - s, s], axis=1), ax=ax, label="same, 2 columns", color="#009E73")
     assert len(ax.get_lines()) == 3  # one chance line, two curves
+    assert ax.get_lines()[2].get_color() == "#009E73"
     save(ax, tmp_path, "roc")
 
 
