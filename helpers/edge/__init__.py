@@ -10,6 +10,7 @@ The path a model takes, one module per step::
     logits, raw = run_tflm(int8_tfl, X)                             # interpreters: TFLM (and LiteRT) on windows
     compare_logits(torch_logits, logits, y)                         # measure: errors, agreement, accuracy
     smallest_arena(int8_tfl), count_macs(int8_tfl), len(int8_tfl)   # measure: what the board needs
+    runs_with_arena(int8_tfl, 30_000)                               # measure: does it run in this arena?
     write_bundle(int8_tfl, "build/stress_monitor")                  # bundle: C array + TFLM main + CMake
     write_plain_c(int8_tfl, "build/plain_c")                        # c_codegen: the model as plain C kernels
     run_on_qemu(int8_tfl, X, "build/qemu").outputs                  # mcu: emulated Cortex-M4, int8 outputs
@@ -23,10 +24,10 @@ from .c_codegen import write_plain_c
 from .export import export_float_tflite
 from .interpreters import run_litert, run_tflm
 from .mcu import missing_tools, run_on_qemu
-from .measure import arena_used, compare_logits, count_macs, smallest_arena
+from .measure import arena_used, compare_logits, count_macs, runs_with_arena, smallest_arena
 from .quantize import dequantize, quantize_input, quantize_int8
 from .tflite_file import graph, io_details, op_names, strip_tensor_names
 
 __all__ = ["arena_used", "c_array", "compare_logits", "count_macs", "dequantize", "export_float_tflite", "graph",
            "io_details", "missing_tools", "op_names", "quantize_input", "quantize_int8", "run_litert", "run_on_qemu",
-           "run_tflm", "smallest_arena", "strip_tensor_names", "write_bundle", "write_plain_c"]
+           "run_tflm", "runs_with_arena", "smallest_arena", "strip_tensor_names", "write_bundle", "write_plain_c"]

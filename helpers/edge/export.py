@@ -6,13 +6,10 @@ microcontroller provides ``fuse_for_export()`` (an eval-mode copy with BatchNorm
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-
 import torch
 from torch import nn
 
+from .quiet import quiet
 from .tflite_file import strip_tensor_names
 
 
@@ -34,14 +31,14 @@ def export_float_tflite(model: nn.Module, input_shape: tuple[int, int, int], str
     bytes
         The .tflite file's contents.
     """
-    import litert_torch  # lazy: the edge extra is optional
-
     if len(input_shape) != 3 or input_shape[0] != 1:
         raise ValueError(f"input_shape must be (1, channels, samples), got {input_shape}")
     deployed = model.fuse_for_export() if hasattr(model, "fuse_for_export") else _eval_copy(model)
     deployed.eval()
     example = (torch.zeros(input_shape, dtype=torch.float32),)
-    with _quiet():  # the converter prints a progress line per stage
+    with quiet():  # the converter prints a progress line per stage, TensorFlow its start-up log
+        import litert_torch  # lazy: the edge extra is optional
+
         exported = litert_torch.convert(deployed, example)
         buf = exported.model_content()
     buf = bytes(buf)
@@ -52,13 +49,3 @@ def _eval_copy(model: nn.Module) -> nn.Module:
     import copy
 
     return copy.deepcopy(model).eval()
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Silence Python-level stdout/stderr (the converter's progress log) unless ``HELPERS_EDGE_VERBOSE`` is set."""
-    if os.environ.get("HELPERS_EDGE_VERBOSE"):
-        yield
-        return
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        yield

@@ -1,7 +1,7 @@
 """Numbers a deployment is judged on, measured from the model file and the runtimes rather than typed in.
 
 - :func:`smallest_arena`: the fewest tensor-arena bytes with which TFLM allocates and runs the model
-  (:func:`arena_used`: what TFLM itself reports allocating);
+  (:func:`arena_used`: what TFLM itself reports allocating; :func:`runs_with_arena`: does it run in this many?);
 - :func:`count_macs`: multiply-accumulates per inference, counted op by op from the .tflite;
 - :func:`compare_logits`: max abs logit error, argmax agreement and accuracy of one runtime against another.
 """
@@ -33,15 +33,22 @@ except RuntimeError:
 """
 
 
-def _runs_with(tflite: bytes, arena_bytes: int) -> bool:
-    """Does TFLM allocate and invoke the model with this arena? Asked in a child process: some too-small arenas
-    crash the interpreter (a segmentation fault in tflite-micro 0.dev20261023182759) instead of raising."""
+def runs_with_arena(tflite: bytes, arena_bytes: int) -> bool:
+    """Does TFLM allocate and invoke the model with a tensor arena of ``arena_bytes``? Asked in a child process:
+    some too-small arenas crash the interpreter (a segmentation fault in tflite-micro 0.dev20261023182759) instead
+    of raising. A check of a claimed smallest arena ``a``: ``runs_with_arena(m, a) and not runs_with_arena(m, a - 16)``.
+    """
+    if arena_bytes <= 0:
+        return False
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.tflite"
         path.write_bytes(tflite)
         proc = subprocess.run([sys.executable, "-c", _PROBE, str(path), str(int(arena_bytes))],
                               capture_output=True, timeout=120, check=False)
     return proc.returncode == 0
+
+
+_runs_with = runs_with_arena  # the name smallest_arena and older tests use
 
 
 def arena_used(tflite: bytes) -> int:

@@ -8,10 +8,9 @@ is the overall min/max over all calibration windows, as TFLite's own converter d
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
+
+from .quiet import quiet
 
 
 def quantize_int8(float_tflite: bytes, calibration_x: np.ndarray, *, min_max: bool = True) -> bytes:
@@ -34,21 +33,20 @@ def quantize_int8(float_tflite: bytes, calibration_x: np.ndarray, *, min_max: bo
         The int8 .tflite: int8 input and output (see :func:`helpers.edge.io_details` for their scale and zero point),
         int8 activations, int8 weights (per-channel for convolutions and fully connected layers), int32 biases.
     """
-    from ai_edge_litert.interpreter import Interpreter
-    from ai_edge_quantizer import calibrator, quantizer, recipe
-    from ai_edge_quantizer.utils import qsv_utils
-
     calibration_x = np.asarray(calibration_x, dtype=np.float32)
     if calibration_x.ndim != 3:
         raise ValueError(f"calibration_x must be (windows, channels, samples), got shape {calibration_x.shape}")
-    signatures = Interpreter(model_content=float_tflite).get_signature_list()
-    (signature, io_names), = signatures.items()
-    input_name = io_names["inputs"][0]
-    data = {signature: [{input_name: x[None]} for x in calibration_x]}
+    with quiet():  # the interpreter announces its XNNPACK delegate on the C-level stderr
+        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_quantizer import calibrator, quantizer, recipe
+        from ai_edge_quantizer.utils import qsv_utils
 
-    qt = quantizer.Quantizer(float_tflite, recipe.static_wi8_ai8())
-    update = qsv_utils.min_max_update if min_max else qsv_utils.moving_average_update
-    with _quiet():
+        signatures = Interpreter(model_content=float_tflite).get_signature_list()
+        (signature, io_names), = signatures.items()
+        input_name = io_names["inputs"][0]
+        data = {signature: [{input_name: x[None]} for x in calibration_x]}
+        qt = quantizer.Quantizer(float_tflite, recipe.static_wi8_ai8())
+        update = qsv_utils.min_max_update if min_max else qsv_utils.moving_average_update
         calib = calibrator.Calibrator(float_tflite, qsv_update_func=update)
         calib.calibrate(data, qt._recipe_manager)  # Quantizer.calibrate offers no choice of update rule
         result = qt.quantize(calib.get_model_qsvs(), enable_progress_report=False)
@@ -68,9 +66,3 @@ def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     """int8 -> float32: ``(q - zero_point) * scale``."""
     return ((np.asarray(q, np.int32) - zero_point) * np.float32(scale)).astype(np.float32)
-
-
-@contextlib.contextmanager
-def _quiet():
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        yield
