@@ -31,7 +31,7 @@ from nbgrader.preprocessors import (
 
 # Graded assignments, in course order (each has solutions/<id>/<id>.ipynb). `make release` and `make grade`
 # register them in the gradebook; the tests check that this list matches solutions/.
-ASSIGNMENTS = ["af_cnn", "mitbih_beats", "deap_emotion"]
+ASSIGNMENTS = ["af_cnn", "mitbih_beats", "deap_emotion", "ppg_edge"]
 
 c = get_config()  # noqa: F821 (defined by traitlets when it loads this file)
 

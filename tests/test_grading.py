@@ -69,6 +69,17 @@ WRONG_ANSWERS = {
         ),
         "metrics_tests",
     ),
+    "ppg_edge": (
+        "window_solution",
+        (
+            "\n\n_correct_window_bvp = window_bvp\n\n\n"
+            "def window_bvp(x, fs, window_s=60.0, step_s=15.0):\n"
+            "    # the classic slip: a fencepost error, n = (T - L) // S windows, so the last one that fits is lost\n"
+            "    windows, starts = _correct_window_bvp(x, fs, window_s, step_s)\n"
+            "    return windows[:-1], starts[:-1]\n"
+        ),
+        "window_tests",
+    ),
 }
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 AUTOGRADE_LOGS: dict[str, str] = {}   # "assignment/student" -> nbgrader's log of that autograde
