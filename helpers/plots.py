@@ -48,7 +48,7 @@ AAMI_COLOURS = {"N": "#0072B2", "S": "#E69F00", "V": "#D55E00", "F": "#CC79A7", 
 # condition the unit screens for (AF, stress, high valence/arousal) always vermillion, whatever the chart.
 CLASS_COLOURS = {
     "normal": "#0072B2", "af": "#D55E00", "other": "#009E73", "noisy": "#999999",
-    "baseline": "#0072B2", "stress": "#D55E00", "amusement": "#E69F00", "meditation": "#009E73",
+    "baseline": "#0072B2", "non-stress": "#0072B2", "stress": "#D55E00", "amusement": "#E69F00", "meditation": "#009E73",
     "low": "#0072B2", "high": "#D55E00",
     **AAMI_COLOURS,
 }
@@ -137,16 +137,20 @@ def plot_signal(x, fs: float, *, peaks=None, annotations=None, title: str | None
     if peaks is not None:
         p = np.asarray(peaks, dtype=np.int64)
         p = p[(p >= 0) & (p < arr.shape[-1])]
-        ax.plot(t[p], arr[0, p], "rv", ms=5, label="peaks", linestyle="none")
+        # dark grey: red would read as AF and black as AAMI's Q, class colours in this course
+        ax.plot(t[p], arr[0, p], "v", color="0.2", ms=5, label="peaks", linestyle="none")
     for ann in annotations or ():
         if len(ann) == 3:
-            ax.axvspan(ann[0], ann[1], color="tab:orange", alpha=0.2)
+            ax.axvspan(ann[0], ann[1], color="0.5", alpha=0.2)
             ax.text(ann[0], 1.0, str(ann[2]), transform=ax.get_xaxis_transform(), va="bottom", fontsize=8)
         else:
             ax.axvline(ann[0], color="0.4", ls="--", lw=0.8)
             ax.text(ann[0], 1.0, str(ann[1]), transform=ax.get_xaxis_transform(), va="bottom", fontsize=8)
     if len(arr) > 1 or peaks is not None:
-        ax.legend(loc="upper right", fontsize=8)
+        # headroom above the trace, so the legend never sits on the last beats
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + 0.25 * (high - low))
+        ax.legend(loc="upper right", fontsize=8, ncol=2)
     ax.set_xlim(t[0], t[-1])
     ax.set_xlabel("Time (s)")
     ax.set_ylabel(f"Amplitude ({units})")

@@ -372,7 +372,7 @@ def test_submission_time_limit_stops_the_rest_and_is_flagged(hostile):
 
 def test_library_warnings_do_not_cost_points(hostile):
     """screening_metrics built on sklearn.metrics: correct, but scikit-learn warns on the single-class cases."""
-    assert score(hostile, "sk_sklearn", "metrics") == {"metrics_tests": 4}
+    assert score(hostile, "sk_sklearn", "metrics") == {"metrics_tests": 2}
 
 
 def test_untouched_test_cells_verify_clean_and_an_edited_one_stands_out(hostile):

@@ -252,3 +252,24 @@ def test_class_colours_are_one_per_class_and_consistent():
         assert len({class_colour(n) for n in names}) == len(names)
     with pytest.raises(KeyError, match="no course colour for class 'sinus'"):
         class_colour("sinus")
+
+
+def test_plot_signal_legend_leaves_the_peaks_visible_and_marks_them_in_no_class_colour():
+    from matplotlib.colors import to_hex
+
+    from helpers.plots import CLASS_COLOURS, plot_signal
+
+    fs = 100.0
+    t = np.arange(1000) / fs
+    x = np.sin(2 * np.pi * 1.2 * t) ** 20           # a beat-like spike every 0.83 s, the last near the end
+    peaks = np.flatnonzero((x[1:-1] > x[:-2]) & (x[1:-1] >= x[2:]) & (x[1:-1] > 0.5)) + 1
+    ax = plot_signal(x, fs, peaks=peaks)
+    fig = ax.figure
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    marker_line = next(line for line in ax.get_lines() if line.get_label() == "peaks")
+    points = ax.transData.transform(np.c_[t[peaks], x[peaks]])
+    hidden = [p for p in points if box.x0 <= p[0] <= box.x1 and box.y0 <= p[1] <= box.y1]
+    assert not hidden, f"{len(hidden)} peak(s) under the legend"
+    assert to_hex(marker_line.get_color()) not in set(CLASS_COLOURS.values())
+    plt.close(fig)
