@@ -465,3 +465,28 @@ def test_rmsnorm_keeps_the_fused_kernel_under_bf16_autocast():
             out = ours(x.bfloat16())
     assert out.dtype == torch.bfloat16
     torch.testing.assert_close(out.float(), torchs(x), atol=3e-2, rtol=3e-2)
+
+
+def test_no_singleton_batches_leaves_out_only_a_last_batch_of_one():
+    from helpers.train.batches import NoSingletonBatches
+
+    assert [len(b) for b in NoSingletonBatches(range(33), 16)] == [16, 16]
+    assert len(NoSingletonBatches(range(33), 16)) == 2
+    assert [len(b) for b in NoSingletonBatches(range(34), 16)] == [16, 16, 2]
+    assert [len(b) for b in NoSingletonBatches(range(1), 16)] == [1]   # a one-example set stays (and says so)
+    assert sorted(i for b in NoSingletonBatches(range(34), 16) for i in b) == list(range(34))
+
+
+def test_fit_trains_batchnorm_when_the_last_batch_would_hold_one_window():
+    # 33 windows in batches of 16: the third batch would be one window, which BatchNorm cannot train on
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv1d(1, 4, 5), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool1d(1),
+                                torch.nn.Flatten(), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))  # BN on (B, 4)
+    X = np.random.default_rng(0).standard_normal((33, 1, 64)).astype(np.float32)
+    y = np.arange(33) % 2
+    history = fit(model, (X, y), config=TrainConfig(epochs=2, batch_size=16, progress=False))
+    assert len(history["train_loss"]) == 2 and np.isfinite(history["train_loss"]).all()
+    from helpers.train.batches import as_dataset, make_loader
+
+    loader = make_loader(as_dataset((X, y), 2, "train"), batch_size=16, sampler=range(33), training=True)
+    assert [len(xb) for xb, _ in loader] == [16, 16]

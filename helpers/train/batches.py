@@ -102,18 +102,49 @@ def dataset_labels(ds: Dataset) -> np.ndarray:
     return np.asarray([int(ds[i][1]) for i in range(len(ds))])
 
 
+class NoSingletonBatches(BatchSampler):
+    """Batches of ``sampler``'s indices, without a last batch of exactly one example (when there are others).
+
+    BatchNorm in training mode cannot normalise one example ("Expected more than 1 value per channel"), so a
+    training set of 33 windows in batches of 16 would crash on its third step. The dropped example is a different
+    one each epoch (the sampler shuffles), so none is left out for good. Under DDP every rank holds a shard of the
+    same length, so every rank drops the same number of batches.
+    """
+
+    def __init__(self, sampler: Iterable[int], batch_size: int):
+        super().__init__(sampler, batch_size, drop_last=False)
+
+    def _drops_last(self) -> bool:
+        n = len(self.sampler)
+        return n > 1 and n % self.batch_size == 1
+
+    def __iter__(self):
+        batches = super().__iter__()
+        if not self._drops_last():
+            yield from batches
+            return
+        for _ in range(super().__len__() - 1):
+            yield next(batches)
+
+    def __len__(self) -> int:
+        return super().__len__() - int(self._drops_last())
+
+
 def make_loader(ds: Dataset, *, batch_size: int, sampler: Iterable[int], num_workers: int = 0,
-                pin_memory: bool = False) -> DataLoader:
+                pin_memory: bool = False, training: bool = False) -> DataLoader:
     """A DataLoader over ``sampler``'s indices.
 
     For in-memory arrays the batch is fetched with one fancy index (``X[idx]``) instead of collating
     ``batch_size`` single examples: on a laptop CPU that is the difference between the loader and the model
-    being the bottleneck.
+    being the bottleneck. With ``training=True`` a last batch of one example is left out
+    (:class:`NoSingletonBatches`); evaluation keeps every example.
     """
     kw = {"num_workers": num_workers, "pin_memory": pin_memory, "persistent_workers": num_workers > 0}
+    batches = (NoSingletonBatches(sampler, batch_size) if training
+               else BatchSampler(sampler, batch_size, drop_last=False))
     if isinstance(ds, ArrayPairs):
-        return DataLoader(ds, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None, **kw)
-    return DataLoader(ds, sampler=sampler, batch_size=batch_size, **kw)
+        return DataLoader(ds, sampler=batches, batch_size=None, **kw)
+    return DataLoader(ds, batch_sampler=batches, **kw)
 
 
 def train_sampler(ds: Dataset, *, seed: int, rank: int, world_size: int):

@@ -257,7 +257,7 @@ def _loaders(train_ds: Dataset, val_ds: Dataset | None, cfg: TrainConfig,
     pin = device.type == "cuda" and on_cpu_data  # page-locked host memory makes host->GPU copies async
     sampler = train_sampler(train_ds, seed=cfg.seed, rank=ctx.rank, world_size=ctx.world_size)
     train_loader = make_loader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
-                               pin_memory=pin)
+                               pin_memory=pin, training=True)
     return sampler, train_loader, _val_loader(val_ds, cfg, ctx)
 
 
