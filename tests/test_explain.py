@@ -130,3 +130,21 @@ def test_a_single_input_and_its_own_baseline_get_the_same_batch_axis():
     baseline[1] = x[1]  # keep the second channel: its attribution must then be exactly zero
     a = attribute(model, x, target=1, method="integrated_gradients", baselines=baseline)
     assert tuple(a.shape) == (2, 64) and float(abs(a[1]).max()) == 0.0 and float(abs(a[0]).max()) > 0
+
+
+def test_sanity_check_can_judge_the_waveform_channels_alone():
+    # BeatCNN: one waveform lead + 5 RR channels that are constant over the beat. With its zero-on-waveform
+    # baseline the RR channels' integrated gradients are exact zeros in both maps; their ties push rho up.
+    from helpers.models import BeatCNN
+
+    torch.manual_seed(0)
+    model = BeatCNN(in_channels=6, n_outputs=4, input_length=256, channels=(4, 8), verbose=False).eval()
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.standard_normal((3, 1, 256)), np.ones((3, 5, 256))], axis=1).astype(np.float32)
+    kwargs = {"method": "integrated_gradients", "baselines": model.attribution_baseline(x)}
+    everything = randomization_sanity_check(model, x, target=0, **kwargs)
+    waveform = randomization_sanity_check(model, x, target=0, channels=[0], **kwargs)
+    assert waveform["channels"] == [0] and everything["channels"] is None
+    assert everything["spearman"] > waveform["spearman"] + 0.2
+    with pytest.raises(ValueError, match=r"channels=\[6\]: the input has channels 0..5"):
+        randomization_sanity_check(model, x, target=0, channels=[6], **kwargs)

@@ -185,7 +185,7 @@ class BeatCNN(SignalModel):
         baselines=model.attribution_baseline(x[i:i + 1]))`` (``attribute`` adds the batch axis to a single ``x``
         but not to its baseline). In :func:`helpers.explain.randomization_sanity_check`, the RR channels' exact
         zeros tie in both maps and inflate the rank correlation (0.99 where the waveform channel alone gives
-        0.48 for a random network): judge the waveform channel(s) only.
+        0.48 for a random network): judge the waveform channel(s) only, ``channels=range(model.n_leads)``.
         """
         b = torch.as_tensor(x, dtype=torch.float32).clone()
         b[..., : self.n_leads, :] = 0.0
