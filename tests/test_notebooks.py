@@ -43,6 +43,12 @@ def test_notebook_runs_end_to_end_in_ci_mode(notebook, course_env, tmp_path):
         assert math.isfinite(value), f"headline {key}={value} is not finite"
         if any(word in key.lower() for word in UNIT_INTERVAL_WORDS):
             assert 0.0 <= value <= 1.0, f"headline {key}={value} should lie in [0, 1]"
+    # numbers shown to students read as numbers, not as numpy reprs ("np.float64(0.93)")
+    executed = nbformat.read(ROOT / "build" / "test-notebooks" / notebook.relative_to(ROOT), as_version=4)
+    reprs = [i for i, cell in enumerate(executed.cells) if cell.cell_type == "code"
+             for out in cell.get("outputs", [])
+             if re.search(r"np\.(float|int)\d+\(", out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))]
+    assert not reprs, f"{_rel(notebook)}: cells {sorted(set(reprs))} print numpy scalar reprs such as np.float64(...)"
 
 
 @pytest.mark.parametrize("notebook", COMMITTED, ids=_rel)
