@@ -110,10 +110,9 @@ def test_min_max_calibration_does_not_clip_the_calibration_logits(exported):
 
 
 def test_smallest_arena_is_the_boundary_where_tflm_starts_to_work(exported):
-    from helpers.edge.measure import _runs_with
     *_, int8_tfl = exported
     arena = edge.smallest_arena(int8_tfl)
-    assert arena % 16 == 0 and _runs_with(int8_tfl, arena) and not _runs_with(int8_tfl, arena - 16)
+    assert arena % 16 == 0 and edge.runs_with_arena(int8_tfl, arena) and not edge.runs_with_arena(int8_tfl, arena - 16)
     assert abs(arena - edge.arena_used(int8_tfl)) < 1024  # TFLM's own report agrees to within its scratch
     edge.run_tflm(int8_tfl, _windows(2, 0), arena_bytes=arena)
 

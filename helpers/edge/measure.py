@@ -48,9 +48,6 @@ def runs_with_arena(tflite: bytes, arena_bytes: int) -> bool:
     return proc.returncode == 0
 
 
-_runs_with = runs_with_arena  # the name smallest_arena and older tests use
-
-
 def arena_used(tflite: bytes) -> int:
     """Arena bytes TFLM reports as allocated (``print_allocations()``'s "Arena allocation total") in a 4 MB arena.
 
@@ -90,15 +87,15 @@ def smallest_arena(tflite: bytes, granularity: int = 16) -> int:
         Bytes, a multiple of ``granularity``.
     """
     hi = -(-arena_used(tflite) // granularity) * granularity
-    while not _runs_with(tflite, hi):  # the report can undercount scratch buffers: grow until it runs
+    while not runs_with_arena(tflite, hi):  # the report can undercount scratch buffers: grow until it runs
         hi *= 2
     step = 1024
     lo = max(hi - step, 0)
-    while lo > 0 and _runs_with(tflite, lo):  # find a size that fails below hi
+    while lo > 0 and runs_with_arena(tflite, lo):  # find a size that fails below hi
         hi, lo = lo, max(lo - step, 0)
     while hi - lo > granularity:
         mid = (lo + hi) // 2 // granularity * granularity
-        if _runs_with(tflite, mid):
+        if runs_with_arena(tflite, mid):
             hi = mid
         else:
             lo = mid
