@@ -30,17 +30,22 @@ def in_ci() -> bool:
 EDGE_PACKAGES = ("litert_torch", "ai_edge_quantizer", "ai_edge_litert", "tflite_micro")
 
 
-def require_edge_extra() -> None:
-    """Skip the calling test module without the ``edge`` extra; under CI, where `make setup` installs it, fail."""
+def require_packages(names, install: str) -> None:
+    """Skip the calling test (or module) when a package is missing; under CI, where `make setup` installs it, fail."""
     import importlib.util
 
-    missing = [name for name in EDGE_PACKAGES if importlib.util.find_spec(name) is None]
+    missing = [name for name in names if importlib.util.find_spec(name) is None]
     if not missing:
         return
-    message = f"needs the edge extra ({', '.join(missing)} missing): pip install -c constraints.txt -e '.[edge]'"
+    message = f"needs {', '.join(missing)}: {install}"
     if in_ci():
         pytest.fail(message, pytrace=False)
     pytest.skip(message, allow_module_level=True)
+
+
+def require_edge_extra() -> None:
+    """The ``edge`` extra (litert-torch, ai-edge-quantizer, ai-edge-litert, tflite-micro)."""
+    require_packages(EDGE_PACKAGES, "the edge extra, pip install -c constraints.txt -e '.[edge]'")
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,15 @@
 """helpers.data.heartpy_ppg: HeartPy's example recordings as unlabelled PPG windows for pre-training."""
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 from scipy.signal import find_peaks
 
-from conftest import in_ci
+from conftest import require_packages
 
 from helpers.data import heartpy_ppg
 
-if importlib.util.find_spec("heartpy") is None:
-    if in_ci():  # `make setup` installs the heartpy extra
-        pytest.fail(f"heartpy is missing: {heartpy_ppg.INSTALL}", pytrace=False)
-    pytest.skip(f"needs heartpy: {heartpy_ppg.INSTALL}", allow_module_level=True)
+require_packages(["heartpy"], heartpy_ppg.INSTALL)
 
 
 def test_rates_are_read_from_the_recordings_clocks():

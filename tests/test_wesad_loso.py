@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import require_packages
+
 from helpers.data.container import Intervals, SignalDataset
 from helpers.ppg import (
     STRESS_CLASSES,
@@ -129,7 +131,9 @@ def test_tiny_studies_print_one_line_per_arm(study, arms):
 
 @pytest.mark.slow
 def test_pretraining_can_add_heartpy_recordings(capsys):
-    pytest.importorskip("heartpy")  # test_heartpy_ppg fails under CI when it is missing
+    from helpers.data.heartpy_ppg import INSTALL
+
+    require_packages(["heartpy"], INSTALL)
     results = load_script().main(["--tiny", "--study", "label-efficiency", "--pretrain-extra", "heartpy"])
     pretrained = results[1]
     # --tiny windows are 20 s: HeartPy's 25-s example fits one, the longer ones many (dropouts excluded)
