@@ -177,3 +177,94 @@ def test_the_input_check_traces_under_torch_compile(name):
     with pytest.raises(TypeError, match="call x.float()"):
         compiled(x.double())
     assert np.isfinite(compiled(x).detach().numpy()).all()
+
+
+# --- one config merge, one size report, fs, estimate_macs: stated once in base.py, true of every family ---
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_family_refuses_an_unknown_option_and_names_the_known_ones(name):
+    with pytest.raises(TypeError, match=r"unknown .* option\(s\) \['no_such_option'\]; .*Config has \["):
+        create_model(name, in_channels=C, n_outputs=K, input_length=T, verbose=False, no_such_option=1)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_family_prints_its_size_once_and_verbose_false_silences_it(name, capsys):
+    options = {k: v for k, v in SMALL[name].items()}
+    create_model(name, in_channels=C, n_outputs=K, input_length=T, **options)
+    lines = capsys.readouterr().out.strip().splitlines()
+    model = build(name)
+    assert len(lines) == 1 and lines[0].endswith(f"M parameters ({model.num_parameters():,})"), lines
+    assert capsys.readouterr().out == ""  # build() passes verbose=False
+
+
+def test_a_subclass_of_a_family_reports_its_own_size_once_after_its_own_layers():
+    family = get_model_class("cnn1d")
+
+    class WithExtraHead(family):
+        def __init__(self):
+            super().__init__(1, 2, 128, channels=(4, 8))
+            self.extra = nn.Linear(2, 2)  # made after the family's __init__ returned
+
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        model = WithExtraHead()
+    assert out.getvalue().splitlines() == [f"WithExtraHead: {model.num_parameters() / 1e6:.2f} M parameters "
+                                           f"({model.num_parameters():,})"]
+
+
+def test_lists_given_for_tuple_options_become_tuples():
+    model = create_model("cnn1d", in_channels=1, n_outputs=2, input_length=T, verbose=False, channels=[8, 16])
+    assert model.config.channels == (8, 16)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_fs_is_recorded_and_a_bad_rate_is_refused(name):
+    model = create_model(name, in_channels=C, n_outputs=K, input_length=T, fs=128, verbose=False, **SMALL[name])
+    assert model.fs == 128.0 and isinstance(model.fs, float)
+    assert build(name).fs is None
+    for bad in (0, -360.0, float("nan"), float("inf"), "360", True):
+        with pytest.raises(ValueError, match="fs must be a positive, finite sampling rate in Hz"):
+            create_model(name, in_channels=C, n_outputs=K, input_length=T, fs=bad, verbose=False, **SMALL[name])
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_family_estimates_its_macs_and_needs_a_length(name):
+    model = build(name)
+    macs = model.estimate_macs()
+    assert isinstance(macs, int) and macs > model.num_parameters() // 4
+    assert model.estimate_macs(2 * T) > macs  # more samples, more work
+    no_length = create_model(name, in_channels=C, n_outputs=K, verbose=False, **SMALL[name])
+    with pytest.raises(ValueError, match="pass input_length"):
+        no_length.estimate_macs()
+
+
+def test_the_base_count_of_macs_agrees_with_the_exact_count_of_a_plain_cnn():
+    model = build("cnn1d")
+    assert SignalModel.estimate_macs(model) == model.estimate_macs() == model.estimate_macs(T)
+
+
+def test_the_base_count_of_macs_counts_an_lstm_per_step_gate_and_direction():
+    class OnlyLSTM(SignalModel):
+        def __init__(self):
+            super().__init__(1, 2, 50)
+            self.lstm = nn.LSTM(1, 4, batch_first=True, bidirectional=True)
+
+        def forward(self, x, padding_mask=None):
+            return self.lstm(x.transpose(1, 2))[0][:, -1, :2]  # (B, 2)
+
+    # 50 steps x 2 directions x 4 gates x (1 input + 4 hidden) x 4 hidden units
+    assert OnlyLSTM().estimate_macs() == 50 * 2 * 4 * (1 + 4) * 4
+
+
+def test_importing_helpers_models_imports_no_family_until_one_is_asked_for():
+    import subprocess
+    import sys
+
+    code = ("import sys, helpers.models as m; "
+            "print(sorted(k for k in sys.modules if k.startswith('helpers.models.') and k != 'helpers.models.base')); "
+            "m.CNN1D; print('helpers.models.cnn1d' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "True"], out

@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import SignalModel, count_parameters, padding_mask_from_lengths
-from .beat_cnn import BeatCNN, BeatCNNConfig, beat_inputs
-from .cnn1d import CNN1D, CNN1DConfig
-from .eeg_sequence import EEGCNNLSTM, EEGCNNTransformer, EEGSequenceConfig
-from .tiny_transformer import TinyPPGTransformer, TinyPPGTransformerConfig
+from .base import SignalModel, count_parameters, merge_config, padding_mask_from_lengths
 
 # name -> "module:Class". Imported on demand, so a family whose module is missing or broken only fails when
 # someone asks for it, never at `import helpers.models`.
@@ -29,6 +25,24 @@ MODELS: dict[str, str] = {
     "eeg_cnn_transformer": "helpers.models.eeg_sequence:EEGCNNTransformer",
     "tiny_transformer": "helpers.models.tiny_transformer:TinyPPGTransformer",
 }
+
+
+# Names importable from helpers.models without importing every family at `import helpers.models` (PEP 562):
+# `from helpers.models import CNN1D` imports cnn1d.py alone.
+_LAZY: dict[str, str] = {
+    "BeatCNN": "beat_cnn", "BeatCNNConfig": "beat_cnn", "beat_inputs": "beat_cnn",
+    "CNN1D": "cnn1d", "CNN1DConfig": "cnn1d",
+    "CNNLSTM": "cnn_lstm", "CNNLSTMConfig": "cnn_lstm",
+    "EEGCNNLSTM": "eeg_sequence", "EEGCNNTransformer": "eeg_sequence", "EEGSequenceConfig": "eeg_sequence",
+    "SignalTransformer": "signal_transformer", "SignalTransformerConfig": "signal_transformer",
+    "TinyPPGTransformer": "tiny_transformer", "TinyPPGTransformerConfig": "tiny_transformer",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_model_class(name: str) -> type[SignalModel]:
@@ -64,6 +78,5 @@ def create_model(name: str, **kwargs) -> SignalModel:
     return get_model_class(name)(**kwargs)
 
 
-__all__ = ["CNN1D", "EEGCNNLSTM", "MODELS", "BeatCNN", "BeatCNNConfig", "CNN1DConfig", "EEGCNNTransformer",
-           "EEGSequenceConfig", "SignalModel", "TinyPPGTransformer", "TinyPPGTransformerConfig", "beat_inputs",
-           "count_parameters", "create_model", "get_model_class", "padding_mask_from_lengths"]
+__all__ = sorted([*_LAZY, "MODELS", "SignalModel", "count_parameters", "create_model", "get_model_class",
+                  "merge_config", "padding_mask_from_lengths"])

@@ -14,7 +14,14 @@ A model of this course is a :class:`SignalModel`:
   Inside the models, blocks pass the complement around as ``keep`` (True or 1.0 at signal): an internal detail,
   never an argument of a model's ``forward``;
 - ``num_parameters()``, ``set_grad_checkpointing(enabled=True)`` (returns the model, so it chains), and a
-  one-line size report at construction (``verbose=False`` in the config silences it), as nanoGPT does.
+  one-line size report when construction finishes (``verbose=False`` in the config silences it), as nanoGPT does:
+  printed here, by the base, once, whichever family is built;
+- **options**: a family keeps its options in a config dataclass; :func:`merge_config` applies keyword overrides
+  to it and refuses unknown keys, naming the known ones (one rule for every family);
+- ``fs`` (optional, keyword): the sampling rate in Hz the model was built for, recorded with the model;
+- ``estimate_macs(input_length=None)``: multiply-accumulates of one forward pass of one window. The base counts
+  what forward hooks see (``Conv1d``, ``Linear``, ``LSTM``); a family with other work (attention products)
+  overrides it with an exact count.
 
 :meth:`SignalModel.check_input` is the first line of every ``forward``: a float64 array, a numpy array, a (B, T)
 batch or the wrong number of leads fails there with what was expected, what was received and the fix, instead of
@@ -23,9 +30,16 @@ deep inside a convolution.
 
 from __future__ import annotations
 
+import functools
+import math
+from dataclasses import fields, replace
+from typing import Any, TypeVar
+
 import numpy as np
 import torch
 from torch import nn
+
+ConfigT = TypeVar("ConfigT")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
@@ -34,6 +48,37 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     For a model of this course, ``model.num_parameters()`` is the same count (all parameters are trainable).
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def merge_config(config_cls: type[ConfigT], config: ConfigT | None, overrides: dict[str, Any],
+                 owner: str) -> ConfigT:
+    """A family's config with keyword overrides applied; unknown keys are refused.
+
+    Parameters
+    ----------
+    config_cls : dataclass type
+        The family's config class, e.g. ``CNN1DConfig``.
+    config : config_cls or None
+        A config to start from; None starts from the defaults.
+    overrides : dict
+        Field name -> value. Lists become tuples, so that configs stay hashable and ``channels=[8, 16]`` equals
+        ``channels=(8, 16)``.
+    owner : str
+        The model's name, for the error message.
+
+    Raises
+    ------
+    TypeError
+        An override names no field of ``config_cls``, or ``config`` is not a ``config_cls``.
+    """
+    base = config_cls() if config is None else config
+    if not isinstance(base, config_cls):
+        raise TypeError(f"{owner}: config must be a {config_cls.__name__}, got {type(base).__name__}")
+    known = {f.name for f in fields(config_cls)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TypeError(f"unknown {owner} option(s) {unknown}; {config_cls.__name__} has {sorted(known)}")
+    return replace(base, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
 def padding_mask_from_lengths(lengths, T: int) -> torch.Tensor:
@@ -64,6 +109,9 @@ class SignalModel(nn.Module):
     input_length : int, optional
         Samples per window T, when fixed. Recorded for the model's own use (e.g. an operation count) and checked
         against ``min_length``; inputs of other lengths are accepted wherever the architecture allows.
+    fs : float, optional
+        Sampling rate in Hz of the signals the model is built for; recorded (``model.fs``), so that a window
+        length in seconds can be turned into samples and a model is not fed a signal at another rate unnoticed.
 
     Attributes
     ----------
@@ -75,7 +123,31 @@ class SignalModel(nn.Module):
 
     min_length: int = 1
 
-    def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None):
+    def __init_subclass__(cls, **kwargs):
+        # The size report is printed once, here, when the outermost constructor returns: a family's __init__
+        # (and a student's subclass of it) only builds layers. Wrapping each subclass's own __init__ keeps the
+        # report after the last layer is made, whatever the depth of the class hierarchy.
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in vars(cls):
+            return
+        init = cls.__init__
+
+        @functools.wraps(init)
+        def __init__(self, *args, **kw):
+            outermost = not self.__dict__.get("_constructing", False)
+            object.__setattr__(self, "_constructing", True)
+            try:
+                init(self, *args, **kw)
+            finally:
+                if outermost:
+                    object.__setattr__(self, "_constructing", False)
+            if outermost and getattr(getattr(self, "config", None), "verbose", False):
+                self.report_size()
+
+        cls.__init__ = __init__
+
+    def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
+                 fs: float | None = None):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("n_outputs", n_outputs)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -85,6 +157,10 @@ class SignalModel(nn.Module):
                              f"got {input_length!r}")
         self.in_channels, self.n_outputs = int(in_channels), int(n_outputs)
         self.input_length = None if input_length is None else int(input_length)
+        if fs is not None and (isinstance(fs, bool) or not isinstance(fs, (int, float, np.integer, np.floating))
+                               or not math.isfinite(fs) or fs <= 0):
+            raise ValueError(f"fs must be a positive, finite sampling rate in Hz or None, got {fs!r}")
+        self.fs = None if fs is None else float(fs)
         self.grad_checkpointing = False
 
     def num_parameters(self, trainable_only: bool = False) -> int:
@@ -103,6 +179,60 @@ class SignalModel(nn.Module):
         """Print the parameter count, e.g. ``CNN1D: 0.05 M parameters (54,418)``."""
         n = self.num_parameters()
         print(f"{type(self).__name__}: {n / 1e6:.2f} M parameters ({n:,})")
+
+    def estimate_macs(self, input_length: int | None = None) -> int:
+        """Multiply-accumulate operations of one forward pass of one window, counted by forward hooks.
+
+        Counts ``Conv1d`` (output samples x output channels x input channels per group x kernel), ``Linear``
+        (output elements x input features) and ``LSTM`` (4 gates x (input + hidden) x hidden per step, layer and
+        direction). Element-wise work is left out; so are matrix products written in a ``forward`` (attention),
+        which families with attention add in their own ``estimate_macs``.
+
+        Parameters
+        ----------
+        input_length : int, optional
+            Samples per window; defaults to the ``input_length`` given at construction.
+
+        Returns
+        -------
+        int
+            MACs per example (FLOPs are about twice this).
+        """
+        t = input_length or self.input_length
+        if t is None:
+            raise ValueError(f"{type(self).__name__}.estimate_macs: pass input_length (samples per window) or "
+                             "build the model with one")
+        total = 0
+
+        def count(module, inputs, output):
+            nonlocal total
+            out = output[0] if isinstance(output, tuple) else output
+            if isinstance(module, nn.Conv1d):
+                per_out = module.in_channels // module.groups * module.kernel_size[0]
+                total += out.numel() * per_out
+            elif isinstance(module, nn.Linear):
+                total += out.numel() * module.in_features
+            elif isinstance(module, nn.LSTM):
+                steps = inputs[0].shape[1] if module.batch_first else inputs[0].shape[0]
+                dirs = 2 if module.bidirectional else 1
+                h, size_in = module.hidden_size, module.input_size
+                for layer in range(module.num_layers):
+                    total += steps * dirs * 4 * h * (size_in + h)
+                    size_in = h * dirs
+
+        hooks = [m.register_forward_hook(count) for m in self.modules()
+                 if isinstance(m, (nn.Conv1d, nn.Linear, nn.LSTM))]
+        was_training = self.training
+        try:
+            self.eval()
+            with torch.no_grad():
+                self(torch.zeros(1, self.in_channels, t, dtype=self._parameter_dtype(),
+                                 device=next(self.parameters()).device))
+        finally:
+            for hook in hooks:
+                hook.remove()
+            self.train(was_training)
+        return int(total)
 
     def check_length(self) -> None:
         """Refuse at construction an ``input_length`` shorter than ``min_length`` (call once it is set)."""

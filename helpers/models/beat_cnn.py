@@ -48,14 +48,14 @@ torch.Size([8, 4])
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel
+from .base import SignalModel, merge_config
 from .layers import ConvBNAct, get_activation, pool_keep, zero_padding
 
 #: Smallest RR value (s, or ratio) the log sees: a zero or negative feature (an attribution baseline of zeros, a
@@ -108,9 +108,9 @@ class BeatCNN(SignalModel):
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
-                 config: BeatCNNConfig | None = None, **kwargs):
-        super().__init__(in_channels, n_outputs, input_length)
-        config = replace(config or BeatCNNConfig(), **_check_kwargs(kwargs))
+                 fs: float | None = None, config: BeatCNNConfig | None = None, **kwargs):
+        super().__init__(in_channels, n_outputs, input_length, fs=fs)
+        config = merge_config(BeatCNNConfig, config, kwargs, "BeatCNN")
         self.config = config
         n_rr = config.rr_features
         if not isinstance(n_rr, (int, np.integer)) or n_rr < 0:
@@ -134,8 +134,6 @@ class BeatCNN(SignalModel):
         fused = 2 * c_in + (config.rr_hidden if n_rr else 0)  # average and max of the last feature maps, RR branch
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(fused, config.head_hidden),
                                   get_activation(config.act), nn.Linear(config.head_hidden, n_outputs))
-        if config.verbose:
-            self.report_size()
 
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x, padding_mask)
@@ -249,13 +247,3 @@ def beat_inputs(X, rr) -> np.ndarray:
     out[:, : X.shape[1]] = X
     out[:, X.shape[1]:] = rr[:, :, None]
     return out
-
-
-def _check_kwargs(kwargs: dict) -> dict:
-    known = {f.name for f in fields(BeatCNNConfig)}
-    unknown = set(kwargs) - known
-    if unknown:
-        raise TypeError(f"unknown BeatCNN option(s) {sorted(unknown)}; BeatCNNConfig has {sorted(known)}")
-    if "channels" in kwargs:
-        kwargs["channels"] = tuple(kwargs["channels"])
-    return kwargs

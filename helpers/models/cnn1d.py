@@ -18,13 +18,13 @@ torch.Size([8, 2])
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel
+from .base import SignalModel, merge_config
 from .layers import ConvBNAct, pool_keep, zero_padding
 
 
@@ -64,9 +64,9 @@ class CNN1D(SignalModel):
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
-                 config: CNN1DConfig | None = None, **kwargs):
-        super().__init__(in_channels, n_outputs, input_length)
-        config = replace(config or CNN1DConfig(), **_check_kwargs(kwargs))
+                 fs: float | None = None, config: CNN1DConfig | None = None, **kwargs):
+        super().__init__(in_channels, n_outputs, input_length, fs=fs)
+        config = merge_config(CNN1DConfig, config, kwargs, "CNN1D")
         self.config = config
         self.min_length = config.pool_size ** len(config.channels)  # shorter inputs pool down to nothing
         self.check_length()
@@ -79,8 +79,6 @@ class CNN1D(SignalModel):
         self.blocks = nn.ModuleList(blocks)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(c_in, n_outputs)
-        if config.verbose:
-            self.report_size()
 
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x, padding_mask)
@@ -123,12 +121,3 @@ class CNN1D(SignalModel):
             t, c_in = t // self.config.pool_size, c_out
         return macs + c_in * self.n_outputs
 
-
-def _check_kwargs(kwargs: dict) -> dict:
-    known = {f.name for f in fields(CNN1DConfig)}
-    unknown = set(kwargs) - known
-    if unknown:
-        raise TypeError(f"unknown CNN1D option(s) {sorted(unknown)}; CNN1DConfig has {sorted(known)}")
-    if "channels" in kwargs:
-        kwargs["channels"] = tuple(kwargs["channels"])
-    return kwargs

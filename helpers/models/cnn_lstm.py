@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel
+from .base import SignalModel, merge_config
 from .layers import ConvBNAct, pool_keep, zero_padding
 
 
@@ -63,11 +63,9 @@ class CNNLSTM(SignalModel):
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
-                 config: CNNLSTMConfig | None = None, **overrides):
-        super().__init__(in_channels, n_outputs, input_length)
-        cfg = config or CNNLSTMConfig()
-        if overrides:
-            cfg = CNNLSTMConfig(**{**cfg.__dict__, **overrides})
+                 fs: float | None = None, config: CNNLSTMConfig | None = None, **overrides):
+        super().__init__(in_channels, n_outputs, input_length, fs=fs)
+        cfg = merge_config(CNNLSTMConfig, config, overrides, "CNNLSTM")
         self.config = cfg
         self.min_length = 2 ** len(cfg.channels)  # each conv block halves the time axis
         self.check_length()
@@ -79,8 +77,6 @@ class CNNLSTM(SignalModel):
             nn.Dropout(cfg.dropout), nn.Linear(4 * cfg.lstm_hidden, cfg.head_hidden), nn.ReLU(),
             nn.Linear(cfg.head_hidden, n_outputs),
         )
-        if cfg.verbose:
-            self.report_size()
 
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, C_in, T) float, padding_mask (B, T) bool (True = padding) -> logits (B, n_outputs)."""

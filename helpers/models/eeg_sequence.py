@@ -43,7 +43,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel
+from .base import SignalModel, merge_config
 from .layers import zero_padding
 from .transformer_blocks import TransformerBlock, rotary_cos_sin
 
@@ -98,11 +98,9 @@ class _EEGSequenceModel(SignalModel):
     """Shared plumbing: config, window cutting, encoder, head. Subclasses define ``sequence`` (the middle)."""
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
-                 config: EEGSequenceConfig | None = None, **overrides):
-        super().__init__(in_channels, n_outputs, input_length)
-        cfg = config or EEGSequenceConfig()
-        if overrides:
-            cfg = EEGSequenceConfig(**{**cfg.__dict__, **overrides})
+                 fs: float | None = None, config: EEGSequenceConfig | None = None, **overrides):
+        super().__init__(in_channels, n_outputs, input_length, fs=fs)
+        cfg = merge_config(EEGSequenceConfig, config, overrides, type(self).__name__)
         for name in ("window", "step", "spatial_filters", "temporal_filters", "kernel_size", "d_model", "hidden",
                      "n_layers"):
             value = getattr(cfg, name)
@@ -168,13 +166,11 @@ class EEGCNNLSTM(_EEGSequenceModel):
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
-                 config: EEGSequenceConfig | None = None, **overrides):
-        super().__init__(in_channels, n_outputs, input_length, config=config, **overrides)
+                 fs: float | None = None, config: EEGSequenceConfig | None = None, **overrides):
+        super().__init__(in_channels, n_outputs, input_length, fs=fs, config=config, **overrides)
         cfg = self.config
         self.lstm = nn.LSTM(cfg.d_model, cfg.hidden, num_layers=cfg.n_layers, batch_first=True,
                             dropout=cfg.dropout if cfg.n_layers > 1 else 0.0)
-        if cfg.verbose:
-            self.report_size()
 
     def _head_in(self) -> int:
         return self.config.hidden
@@ -197,8 +193,8 @@ class EEGCNNTransformer(_EEGSequenceModel):
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
-                 config: EEGSequenceConfig | None = None, **overrides):
-        super().__init__(in_channels, n_outputs, input_length, config=config, **overrides)
+                 fs: float | None = None, config: EEGSequenceConfig | None = None, **overrides):
+        super().__init__(in_channels, n_outputs, input_length, fs=fs, config=config, **overrides)
         cfg = self.config
         if cfg.d_model % cfg.n_heads or (cfg.d_model // cfg.n_heads) % 2:
             raise ValueError(f"EEGCNNTransformer: d_model={cfg.d_model} must split into n_heads={cfg.n_heads} "
@@ -206,8 +202,6 @@ class EEGCNNTransformer(_EEGSequenceModel):
         self.blocks = nn.ModuleList(TransformerBlock(cfg.d_model, cfg.n_heads, 2 * cfg.hidden, cfg.dropout)
                                     for _ in range(cfg.n_layers))
         self.norm = nn.LayerNorm(cfg.d_model)
-        if cfg.verbose:
-            self.report_size()
 
     def sequence(self, h: torch.Tensor, win_keep: torch.Tensor | None) -> torch.Tensor:  # (B, N, D) -> (B, D)
         positions = torch.arange(h.shape[1], device=h.device)

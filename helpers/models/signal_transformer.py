@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel
+from .base import SignalModel, merge_config
 from .layers import ConvBNAct, Mish, RMSNorm, SqueezeExcite, mish, zero_padding
 from .transformer_blocks import AttentionPool, TransformerBlock, rotary_cos_sin
 
@@ -218,11 +218,9 @@ class SignalTransformer(SignalModel):
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
-                 config: SignalTransformerConfig | None = None, **overrides):
-        super().__init__(in_channels, n_outputs, input_length)
-        cfg = config or SignalTransformerConfig()
-        if overrides:
-            cfg = SignalTransformerConfig(**{**cfg.__dict__, **overrides})
+                 fs: float | None = None, config: SignalTransformerConfig | None = None, **overrides):
+        super().__init__(in_channels, n_outputs, input_length, fs=fs)
+        cfg = merge_config(SignalTransformerConfig, config, overrides, "SignalTransformer")
         self.config = cfg
         self.downsample = 2 ** (len(cfg.channels) - 1)
         self.backbone = TemporalCNN(in_channels, cfg)
@@ -248,8 +246,6 @@ class SignalTransformer(SignalModel):
         for name, p in self.named_parameters():  # GPT-2: scale the residual projections by depth
             if name.endswith(("attn.proj.weight", "ffn.w3.weight")):
                 nn.init.normal_(p, mean=0.0, std=0.02 / (2 * cfg.n_layers) ** 0.5)
-        if cfg.verbose:
-            self.report_size()
 
     @staticmethod
     def _init_weights(module):

@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel
+from .base import SignalModel, merge_config
 from .layers import zero_padding
 
 
@@ -220,9 +220,9 @@ class TinyPPGTransformer(SignalModel):
     """
 
     def __init__(self, in_channels: int, n_outputs: int, input_length: int | None = None, *,
-                 config: TinyPPGTransformerConfig | None = None, **overrides):
-        super().__init__(in_channels, n_outputs, input_length)
-        cfg = replace(config or TinyPPGTransformerConfig(), **_check_overrides(overrides))
+                 fs: float | None = None, config: TinyPPGTransformerConfig | None = None, **overrides):
+        super().__init__(in_channels, n_outputs, input_length, fs=fs)
+        cfg = merge_config(TinyPPGTransformerConfig, config, overrides, "TinyPPGTransformer")
         if cfg.pos_kernel % 2 == 0:
             raise ValueError(f"pos_kernel must be odd (same-length depthwise conv), got {cfg.pos_kernel}")
         self.config = cfg
@@ -236,8 +236,6 @@ class TinyPPGTransformer(SignalModel):
         self.norm = nn.BatchNorm1d(cfg.d_model)  # on the pooled (B, d): folds into the head
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.d_model, n_outputs)
-        if cfg.verbose:
-            self.report_size()
 
     def encode(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -294,15 +292,3 @@ class TinyPPGTransformer(SignalModel):
         macs += n * d * cfg.pos_kernel
         per_block = n * (4 * d * d + 2 * d * cfg.ffn_hidden) + 2 * n * n * d  # q, k, v, proj, FFN; qk^T and att v
         return macs + cfg.n_layers * per_block + d * self.n_outputs
-
-
-def _check_overrides(overrides: dict) -> dict:
-    known = {f.name for f in fields(TinyPPGTransformerConfig)}
-    unknown = set(overrides) - known
-    if unknown:
-        raise TypeError(f"unknown TinyPPGTransformer option(s) {sorted(unknown)}; "
-                        f"TinyPPGTransformerConfig has {sorted(known)}")
-    for key in ("stem_channels", "stem_kernels"):
-        if key in overrides:
-            overrides[key] = tuple(overrides[key])
-    return overrides
