@@ -36,12 +36,12 @@ from helpers.eeg import (
     eeg_windows,
     loso_evaluate,
     make_baseline,
-    normalise_per_subject,
     peripheral_features,
     relative_band_power,
     subject_dependent_evaluate,
     summarise_folds,
 )
+from helpers.signal.normalise import normalise_per_subject
 
 NOTE = ("published subject-independent DEAP accuracies are often 55-65%; synthetic-data accuracies describe the "
         "simulator, not a clinical result")

@@ -30,10 +30,9 @@ from helpers.eeg import (
     eeg_windows,
     loso_evaluate,
     make_baseline,
-    normalise_per_subject,
     relative_band_power,
-    subject_statistics,
 )
+from helpers.signal.normalise import normalise_per_subject, subject_statistics
 from helpers.models import EEGCNNLSTM, EEGCNNTransformer, EEGSequenceConfig
 from helpers.streaming import latency_table
 from helpers.train import TrainConfig, fit

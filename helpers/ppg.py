@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from helpers.signal.normalise import normalise_per_subject
 from helpers.signal.windows import Windows, make_windows
 
 STRESS_CLASSES = ("non-stress", "stress")
@@ -44,24 +45,6 @@ def binary_stress_labels(labels, class_names) -> np.ndarray:
         bad = labels[(labels < 0) | (labels >= len(class_names))][0]
         raise ValueError(f"label {bad} is not an index into class_names {class_names}")
     return (labels == class_names.index("stress")).astype(np.int64)
-
-
-def standardize_per_subject(X: np.ndarray, groups, eps: float = 1e-6) -> np.ndarray:
-    """Z-score every channel of ``X`` (n, C, T) with the mean and std of all windows of the same subject.
-
-    Returns a new float32 array of the same shape; ``groups`` (n,) holds each window's subject.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    groups = np.asarray(groups)
-    if X.ndim != 3 or groups.shape != (len(X),):
-        raise ValueError(f"X must be (n, C, T) and groups (n,), got {X.shape} and {groups.shape}")
-    out = np.empty_like(X)
-    for g in np.unique(groups):
-        rows = groups == g
-        mean = X[rows].mean(axis=(0, 2), keepdims=True)  # (1, C, 1)
-        std = X[rows].std(axis=(0, 2), keepdims=True)
-        out[rows] = (X[rows] - mean) / (std + eps)
-    return out
 
 
 def stress_windows(dataset, window_s: float = 60.0, step_s: float | None = 30.0, *,
@@ -95,7 +78,7 @@ def stress_windows(dataset, window_s: float = 60.0, step_s: float | None = 30.0,
     # E4's BVP is already high-passed by the device.
     w = make_windows(dataset, window_s, step_s, filter=False, normalize="window" if normalize == "window" else None,
                      short="skip", max_windows_per_record=max_windows_per_record)
-    X = standardize_per_subject(w.X, w.groups) if normalize == "subject" and len(w) else w.X
+    X = normalise_per_subject(w.X, w.groups) if normalize == "subject" and len(w) else w.X
     return replace(w, X=X, y=binary_stress_labels(w.y, w.class_names), class_names=STRESS_CLASSES)
 
 

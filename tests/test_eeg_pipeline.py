@@ -16,13 +16,13 @@ from helpers.eeg import (
     loso_evaluate,
     make_baseline,
     modality_channels,
-    normalise_per_subject,
     peripheral_features,
     plot_per_subject,
     relative_band_power,
     subject_dependent_evaluate,
     summarise_folds,
 )
+from helpers.signal.normalise import normalise_per_subject
 from helpers.splits import check_no_leakage, leave_one_subject_out
 
 matplotlib.use("Agg")

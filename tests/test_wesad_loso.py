@@ -10,11 +10,11 @@ import pytest
 from conftest import require_packages
 
 from helpers.data.container import Intervals, SignalDataset
+from helpers.signal.normalise import normalise_per_subject
 from helpers.ppg import (
     STRESS_CLASSES,
     binary_stress_labels,
     label_subset,
-    standardize_per_subject,
     stress_windows,
 )
 
@@ -77,7 +77,7 @@ def test_subject_standardisation_uses_each_subjects_own_statistics():
     # the offset of 10 between the subjects' second channel is gone; the conditions' order within a subject is kept
     assert abs(w.X[w.groups == "S2", 1].mean() - w.X[w.groups == "S3", 1].mean()) < 1e-3
     raw = stress_windows(condition_records(), 60.0, 30.0, normalize=None)
-    np.testing.assert_allclose(standardize_per_subject(raw.X, raw.groups), w.X, atol=1e-5)
+    np.testing.assert_allclose(normalise_per_subject(raw.X, raw.groups), w.X, atol=1e-5)
     with pytest.raises(ValueError, match="normalize must be one of"):
         stress_windows(condition_records(), normalize="record")
 

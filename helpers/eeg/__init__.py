@@ -4,7 +4,7 @@ The pipeline, one small module per step::
 
     W = eeg_windows(ds, window_s=1.0, step_s=0.5, target="arousal")   # windows.py: 1 s, 50% overlap, baseline
     F = relative_band_power(W)                                          # features.py: log band power vs baseline
-    F = normalise_per_subject(F, W.groups)                              # normalise.py: per-subject statistics
+    F = normalise_per_subject(F, W.groups)                              # helpers.signal: per-subject statistics
     per_subject = loso_evaluate(make_baseline(), F, W.y, W.groups)     # evaluation.py: LOSO, one row per subject
     plot_per_subject(per_subject)                                       # plots.py
 
@@ -27,7 +27,6 @@ from .evaluation import (
 )
 from .features import BANDS, band_power_features, feature_names, relative_band_power
 from .fusion import MODALITIES, LateFusion, modality_channels, peripheral_features
-from .normalise import normalise_per_subject, subject_statistics
 from .plots import plot_per_subject
 from .windows import EEGWindows, cut_windows, eeg_windows
 
@@ -43,5 +42,5 @@ def make_baseline(C: float = 0.1) -> Pipeline:
 
 __all__ = ["BANDS", "MODALITIES", "EEGWindows", "LateFusion", "band_power_features", "cut_windows", "eeg_windows",
            "feature_names", "fit_predict", "loso_evaluate", "make_baseline", "modality_channels",
-           "normalise_per_subject", "peripheral_features", "plot_per_subject", "relative_band_power",
-           "subject_dependent_evaluate", "subject_statistics", "summarise_folds"]
+           "peripheral_features", "plot_per_subject", "relative_band_power",
+           "subject_dependent_evaluate", "summarise_folds"]

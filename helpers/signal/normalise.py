@@ -1,10 +1,11 @@
-"""Per-subject normalisation: the simplest domain adaptation for subject-independent EEG models.
+"""Per-subject normalisation: the simplest domain adaptation for models that must work on new people.
 
-Two people's EEG differ in ways unrelated to emotion: skull thickness and electrode impedance scale the
-amplitudes, the individual alpha frequency shifts the spectrum, resting asymmetry offsets frontal features. A model
-trained on other subjects then meets a new subject whose features are *shifted*, and its decision threshold falls
-in the wrong place. Standardising every subject with its own statistics (mean and standard deviation over all of
-its windows) removes the shift in the first two moments.
+Two people's signals differ in ways unrelated to the label: skull thickness and electrode impedance scale EEG
+amplitudes and the individual alpha frequency shifts its spectrum (Unit 3); strap tightness and skin scale a wrist
+PPG and the skin-conductance level is personal (Unit 4). A model trained on other subjects then meets a new
+subject whose features are *shifted*, and its decision threshold falls in the wrong place. Standardising every
+subject with its own statistics (mean and standard deviation over all of its windows) removes the shift in the
+first two moments. One implementation serves every unit, for features ``(n, F)`` and windows ``(n, C, T)``.
 
 Test-time normalisation. For the held-out subject of a leave-one-subject-out fold, the statistics come from that
 subject's own (unlabelled) windows only, never from the training subjects and never from labels. It is honest
