@@ -19,6 +19,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from .degenerate import classification_flags, show
+
 __all__ = ["binary_report", "bootstrap_ci", "confusion", "multiclass_report", "positive_scores",
            "threshold_for_sensitivity"]
 
@@ -62,8 +64,9 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den else float("nan")
 
 
-def binary_report(y_true, y_score, threshold: float = 0.5) -> dict[str, float]:
-    """Threshold-dependent and threshold-free metrics of a binary classifier.
+def binary_report(y_true, y_score, threshold: float = 0.5, *, name: str | None = None,
+                  warn: bool = True) -> dict[str, float]:
+    """Threshold-dependent and threshold-free metrics of a binary classifier; degenerate results are printed.
 
     Parameters
     ----------
@@ -73,6 +76,12 @@ def binary_report(y_true, y_score, threshold: float = 0.5) -> dict[str, float]:
         Probability of class 1, or per-class probabilities.
     threshold : float
         Predict positive when the score is ``>= threshold``.
+    name : str, optional
+        What was scored (e.g. the model), named in each printed warning.
+    warn : bool
+        Print a ``⚠ DEGENERATE:`` line for each rule of :mod:`helpers.degenerate` the result breaks (ROC AUC
+        < 0.5, balanced accuracy within noise of chance, accuracy at or below the majority baseline, one predicted
+        class, a class with fewer than 10 items). Off only where a caller shows the flags itself.
 
     Returns
     -------
@@ -96,6 +105,8 @@ def binary_report(y_true, y_score, threshold: float = 0.5) -> dict[str, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # balanced accuracy of a single class warns; the value is still right
         bal = float(balanced_accuracy_score(y, pred))
+    if warn:
+        show(classification_flags(y, pred, class_names=["negative", "positive"], roc_auc=roc_auc, name=name))
     return {
         "accuracy": float((tp + tn) / len(y)),
         "balanced_accuracy": bal,
@@ -143,8 +154,9 @@ def confusion(y_true, y_pred, labels: Sequence[int] | None = None) -> np.ndarray
     return confusion_matrix(y, p, labels=labels).astype(np.int64)
 
 
-def multiclass_report(y_true, y_pred, class_names: Sequence[str]) -> pd.DataFrame:
-    """Per-class sensitivity (recall), specificity, PPV (precision), F1 and support, plus a macro average.
+def multiclass_report(y_true, y_pred, class_names: Sequence[str], *, name: str | None = None,
+                      warn: bool = True) -> pd.DataFrame:
+    """Per-class sensitivity (recall), specificity, PPV (precision), F1 and n, plus a macro average.
 
     Parameters
     ----------
@@ -152,12 +164,19 @@ def multiclass_report(y_true, y_pred, class_names: Sequence[str]) -> pd.DataFram
         Classes 0..k-1.
     y_pred : array_like, shape (n,) labels or (n, k) probabilities
     class_names : sequence of str, length k
+    name : str, optional
+        What was scored, named in each printed warning.
+    warn : bool
+        Print a ``⚠ DEGENERATE:`` line for each rule of :mod:`helpers.degenerate` the result breaks (a class
+        with fewer than 10 test items, one predicted class, chance-level balanced accuracy, accuracy at or below
+        the majority baseline).
 
     Returns
     -------
     pandas.DataFrame
         Index ``class_names`` + ``"macro avg"``; columns ``sensitivity``, ``specificity``, ``ppv``, ``f1``
-        (fractions; NaN where undefined) and ``support`` (number of true items; the total on the macro row).
+        (fractions; NaN where undefined) and ``support`` (n: number of true items of the class; the total on the
+        macro row), so every rate is read beside the count it rests on.
     """
     y, p = np.asarray(y_true), _as_predictions(y_pred)
     labels = list(range(len(class_names)))
@@ -174,6 +193,8 @@ def multiclass_report(y_true, y_pred, class_names: Sequence[str]) -> pd.DataFram
     macro = table.drop(columns="support").mean(skipna=True)
     table.loc["macro avg"] = [*macro.to_numpy(), support.sum()]
     table["support"] = table["support"].astype(int)
+    if warn:
+        show(classification_flags(y, p, class_names=class_names, name=name))
     return table
 
 

@@ -13,6 +13,7 @@ import re
 import nbformat
 import pytest
 from conftest import ROOT
+from notebook_claims import unaddressed
 from run_course import course_notebooks, execute
 
 NOTEBOOKS = course_notebooks(ROOT)
@@ -49,6 +50,14 @@ def test_notebook_runs_end_to_end_in_ci_mode(notebook, course_env, tmp_path):
              for out in cell.get("outputs", [])
              if re.search(r"np\.(float|int)\d+\(", out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))]
     assert not reprs, f"{_rel(notebook)}: cells {sorted(set(reprs))} print numpy scalar reprs such as np.float64(...)"
+    # a degenerate result (helpers.degenerate's warning) is shown only with an explained expectation after it, and
+    # no claim of helpers.report.headline(claims=...) fails (course/notebook_claims.py)
+    problems = unaddressed(executed)
+    assert not problems, (f"{_rel(notebook)} shows what its text does not answer for: fix the result, or add a "
+                          "markdown cell after it with 'expect-degenerate: <code> — <why>':\n"
+                          + "\n".join(map(str, problems)))
+    failed = [k for k, ok in run.headline.get("claims", {}).items() if not ok]
+    assert not failed, f"{_rel(notebook)}: claims its numbers contradict: {failed}"
 
 
 @pytest.mark.parametrize("notebook", COMMITTED, ids=_rel)

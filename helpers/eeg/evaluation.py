@@ -23,6 +23,7 @@ from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
+from helpers.degenerate import classification_flags, show
 from helpers.splits import check_no_leakage, leave_one_subject_out
 
 __all__ = ["fit_predict", "loso_evaluate", "subject_dependent_evaluate", "summarise_folds"]
@@ -65,8 +66,10 @@ def fit_predict(model, X_train, y_train, X_test, *, train_config=None) -> np.nda
     return predict_proba(net, np.ascontiguousarray(X_test, np.float32))[:, 1].astype(np.float64)
 
 
-def _scores(y: np.ndarray, p: np.ndarray, trial_ids: np.ndarray | None) -> dict:
+def _scores(y: np.ndarray, p: np.ndarray, trial_ids: np.ndarray | None, name: str) -> dict:
     pred = (p >= 0.5).astype(int)
+    # degenerate folds (helpers.degenerate) are printed as they are scored and named in the table's `flags`
+    flags = show(classification_flags(y, pred, name=name))
     out = {"n_test": len(y), "accuracy": float((pred == y).mean()),
            "balanced_accuracy": float(balanced_accuracy_score(y, pred)) if len(np.unique(y)) == 2 else np.nan,
            # what "always say the test set's commoner class" would score: a subject-specific floor
@@ -78,6 +81,7 @@ def _scores(y: np.ndarray, p: np.ndarray, trial_ids: np.ndarray | None) -> dict:
         yt = np.bincount(inv, weights=y) / np.bincount(inv)
         out["trial_accuracy"] = float(((pt >= 0.5) == (yt >= 0.5)).mean())
         out["n_trials"] = len(uniq)
+    out["flags"] = ", ".join(f.code for f in flags)
     return out
 
 
@@ -110,7 +114,8 @@ def loso_evaluate(model, X, y, groups, *, trial_ids=None, train_config=None, sub
     -------
     pandas.DataFrame
         One row per held-out subject: ``subject``, ``n_test``, ``accuracy``, ``balanced_accuracy``,
-        ``majority``, ``trial_accuracy`` and ``n_trials`` (with ``trial_ids``), ``fit_s``. Summarise with
+        ``majority``, ``trial_accuracy`` and ``n_trials`` (with ``trial_ids``), ``fit_s``, and ``flags`` (the
+        :mod:`helpers.degenerate` codes of the fold, comma-separated; also printed as the fold is scored). Summarise with
         :func:`summarise_folds`; plot with :func:`helpers.eeg.plot_per_subject`.
     """
     X, y, g = np.asarray(X), np.asarray(y).astype(np.int64), np.asarray(groups).astype(str)
@@ -127,7 +132,8 @@ def loso_evaluate(model, X, y, groups, *, trial_ids=None, train_config=None, sub
             Xtr, Xte = transform(Xtr, Xte, g[train], g[test])
         t0 = time.perf_counter()
         p = fit_predict(model, Xtr, y[train], Xte, train_config=train_config)
-        row = {"subject": subject, **_scores(y[test], p, None if trial_ids is None else np.asarray(trial_ids)[test]),
+        row = {"subject": subject, **_scores(y[test], p, None if trial_ids is None else np.asarray(trial_ids)[test],
+                                                  f"held out {subject}"),
                "fit_s": time.perf_counter() - t0}
         rows.append(row)
         if verbose:
@@ -185,7 +191,7 @@ def subject_dependent_evaluate(model, X, y, groups, *, trial_ids=None, split: st
                 p[te] = float(ys[tr][0])
                 continue
             p[te] = fit_predict(model, X[idx[tr]], ys[tr], X[idx[te]], train_config=train_config)
-        row = {"subject": subject, **_scores(ys, p, None if t_ids is None else t_ids[idx]),
+        row = {"subject": subject, **_scores(ys, p, None if t_ids is None else t_ids[idx], f"within {subject}"),
                "fit_s": time.perf_counter() - t0}
         rows.append(row)
         if verbose:

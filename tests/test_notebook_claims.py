@@ -1,0 +1,72 @@
+"""course/notebook_claims.py: an executed notebook may show a degenerate result only with a marked, explained
+expectation after it, and never a failed claim. (Applied to every executed notebook in tests/test_notebooks.py.)"""
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from notebook_claims import unaddressed
+
+from helpers.degenerate import Flag
+
+AUC_FLAG = str(Flag("auc-below-chance", "signal_transformer: ROC AUC 0.378 < 0.5"))
+REASON = ("expect-degenerate: auc-below-chance — in FAST the Transformer trains 4 epochs on 170 windows and "
+          "does not learn; the full-size run reaches 0.9")
+
+
+def _nb(*cells):
+    return new_notebook(cells=list(cells))
+
+
+def _shows(text: str):
+    cell = new_code_cell("reports = ...")
+    cell.outputs = [new_output("stream", name="stdout", text=text)]
+    return cell
+
+
+def test_a_degenerate_result_shown_in_silence_is_reported():
+    problems = unaddressed(_nb(_shows(f"table\n{AUC_FLAG}\n"), new_markdown_cell("The Transformer wins.")))
+    assert [(p.cell, p.code) for p in problems] == [(0, "auc-below-chance")]
+    assert "0.378" in str(problems[0])
+
+
+def test_an_explained_expectation_after_the_flag_addresses_it():
+    assert unaddressed(_nb(_shows(AUC_FLAG), new_markdown_cell(f"Text.\n<!-- {REASON} -->"))) == []
+
+
+def test_the_flag_in_a_table_output_counts_too():
+    cell = new_code_cell("df")
+    cell.outputs = [new_output("execute_result", data={"text/plain": f"x\n{AUC_FLAG}"})]
+    assert [p.code for p in unaddressed(_nb(cell))] == ["auc-below-chance"]
+
+
+def test_an_expectation_before_the_flag_or_after_the_next_section_does_not_count():
+    before = _nb(new_markdown_cell(REASON), _shows(AUC_FLAG))
+    later_section = _nb(_shows(AUC_FLAG), new_markdown_cell("## 5. Next section"), new_markdown_cell(REASON))
+    assert len(unaddressed(before)) == 1 and len(unaddressed(later_section)) == 1
+
+
+def test_an_expectation_for_another_code_does_not_count():
+    other = REASON.replace("auc-below-chance", "small-class")
+    assert [p.code for p in unaddressed(_nb(_shows(AUC_FLAG), new_markdown_cell(other)))] == ["auc-below-chance"]
+
+
+def test_an_expectation_without_a_reason_is_refused():
+    with pytest.raises(ValueError, match="say why"):
+        unaddressed(_nb(_shows(AUC_FLAG), new_markdown_cell("<!-- expect-degenerate: auc-below-chance -->")))
+
+
+def test_an_unknown_code_is_refused_naming_the_known_ones():
+    with pytest.raises(ValueError, match="unknown code 'auc-low'.*auc-below-chance"):
+        unaddressed(_nb(_shows(AUC_FLAG), new_markdown_cell(REASON.replace("auc-below-chance", "auc-low"))))
+
+
+def test_a_failed_claim_is_reported_whatever_the_text_says():
+    problems = unaddressed(_nb(_shows("✓ claim checked: CNN above chance\n✗ claim FAILED: Transformer above CNN")))
+    assert [p.code for p in problems] == ["claim-failed"] and "Transformer above CNN" in str(problems[0])
+
+
+def test_reads_an_executed_notebook_from_its_path(tmp_path):
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(_nb(_shows(AUC_FLAG)), str(path))
+    assert [p.code for p in unaddressed(path)] == ["auc-below-chance"]
