@@ -8,6 +8,8 @@
 #   make bench     benchmark scripts in CPU mode
 #   make setup     create .venv (Python 3.11) and install the course; quick when nothing changed
 #   make setup-browser   Debian's chromium, for the browser smoke test
+#   sudo make hub   a whole class on this machine: JupyterHub + nbgrader's exchange (instructor guide)
+#   make setup-hub   configurable-http-proxy (npm) into .venv, for the hub
 # Every recipe activates the virtual environment: nbgrader shells out to `alembic`, which must be on PATH.
 
 SHELL := /bin/bash
@@ -27,8 +29,19 @@ UNSANDBOXED ?=
 JUPYTER_PORT ?= 8888
 # e.g. make lab LAB_ARGS=--no-browser (a remote machine); the token comes from $JUPYTER_TOKEN when set
 LAB_ARGS ?=
+# `sudo make hub`: the instructor's account (default: the repository's owner), the students' group, the course id
+# and the exchange students and instructor share; HUB_DIR keeps the hub's database, secrets and student config.
+INSTRUCTOR ?= $(shell stat -c %U .)
+COURSE_GROUP ?= biosignal-students
+COURSE_ID ?= biosignal-dl
+EXCHANGE ?= /srv/nbgrader/exchange
+HUB_DIR ?= /srv/biosignal-hub
+HUB_IP ?= 127.0.0.1
+HUB_PORT ?= 8000
+# configurable-http-proxy 4.6.x accepts Debian 12's node 18 (5.x asks for node >= 20)
+CHP_VERSION := 4.6.3
 
-.PHONY: help setup setup-browser run test lab release grade student-dist bench clean
+.PHONY: help setup setup-browser setup-hub hub run test lab release grade student-dist bench clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -62,6 +75,22 @@ setup-browser:
 	@command -v chromium >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
+
+# The hub's proxy from npm, into the virtual environment (its bin/ is on PATH in every recipe; removed with it).
+setup-hub: setup
+	@test -x $(VENV)/bin/configurable-http-proxy && $(VENV)/bin/configurable-http-proxy --version | grep -qx '$(CHP_VERSION)' \
+	  || { command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm" >&2; exit 1; }; \
+	       npm install --global --prefix $(VENV) --no-audit --no-fund --loglevel=error configurable-http-proxy@$(CHP_VERSION); }
+
+# As root: accounts, exchange and permissions (course/hub/prepare.py), then JupyterHub in the foreground.
+hub: setup-hub
+	@test "$$(id -u)" = 0 || { echo "make hub starts servers under every user's account: run it as root (sudo make hub)" >&2; exit 1; }
+	$(ACTIVATE) && python course/hub/prepare.py --instructor $(INSTRUCTOR) --group $(COURSE_GROUP) \
+	  --course-id $(COURSE_ID) --exchange $(EXCHANGE) --hub-dir $(HUB_DIR)
+	$(ACTIVATE) && cd $(HUB_DIR) && BIOSIGNAL_INSTRUCTOR=$(INSTRUCTOR) BIOSIGNAL_COURSE_GROUP=$(COURSE_GROUP) \
+	  BIOSIGNAL_COURSE_ID=$(COURSE_ID) BIOSIGNAL_EXCHANGE_ROOT=$(EXCHANGE) BIOSIGNAL_HUB_DIR=$(HUB_DIR) \
+	  BIOSIGNAL_HUB_IP=$(HUB_IP) BIOSIGNAL_HUB_PORT=$(HUB_PORT) BIOSIGNAL_COURSE_DIR="$(CURDIR)" \
+	  jupyterhub -f "$(CURDIR)/course/hub/jupyterhub_config.py"
 
 run: setup
 	$(ACTIVATE) && python course/run_course.py

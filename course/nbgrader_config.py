@@ -44,9 +44,13 @@ c.CourseDirectory.feedback_directory = "course/feedback"
 c.CourseDirectory.solution_directory = "course/solution"
 c.CourseDirectory.source_with_tests_directory = "course/source_with_tests"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE, "gradebook.db")
-# Assignments travel through git (assignments/ is committed), not nbgrader's exchange; a local exchange root
-# keeps the formgrader from warning about /usr/local/share/nbgrader/exchange.
-c.Exchange.root = os.path.join(COURSE, "exchange")
+# One learner (`make lab`): assignments travel through git or the student edition, and a local exchange root keeps
+# the formgrader from warning about /usr/local/share/nbgrader/exchange. A class on JupyterHub (`make hub`): the
+# hub gives every server the course id and the shared exchange (course/hub/jupyterhub_config.py); set only there,
+# so the single-user gradebook keeps nbgrader's default course.
+c.Exchange.root = os.environ.get("BIOSIGNAL_EXCHANGE_ROOT") or os.path.join(COURSE, "exchange")
+if os.environ.get("BIOSIGNAL_COURSE_ID"):
+    c.CourseDirectory.course_id = os.environ["BIOSIGNAL_COURSE_ID"]
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache"]
 
 # Autograding runs untrusted code. ResilientExecute starts each submission's kernel in a sandbox
