@@ -99,25 +99,3 @@ class CNN1D(SignalModel):
             x = (x * w).sum(dim=-1) / w.sum(dim=-1)
         return self.head(self.dropout(x))  # (B, n_outputs)
 
-    def estimate_macs(self, input_length: int | None = None) -> int:
-        """Multiply-accumulate operations for one forward pass of one window (convolutions and head).
-
-        Parameters
-        ----------
-        input_length : int, optional
-            Samples per window; defaults to the ``input_length`` given at construction.
-
-        Returns
-        -------
-        int
-            MACs per example (FLOPs are about twice this).
-        """
-        t = input_length or self.input_length
-        if t is None:
-            raise ValueError("pass input_length (samples per window) or build the model with one")
-        macs, c_in = 0, self.in_channels
-        for c_out in self.config.channels:
-            macs += t * c_out * c_in * self.config.kernel_size  # 'same' conv keeps T
-            t, c_in = t // self.config.pool_size, c_out
-        return macs + c_in * self.n_outputs
-
