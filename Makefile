@@ -1,6 +1,8 @@
 # Biosignal DL Course: one entry point for students, instructors and CI.
 #   make lab       JupyterLab on the course (nbgrader extension enabled)
 #   make run       execute every lesson and solution notebook on the embedded data; print a results table
+#   make run-full  the same at full size (FAST = False, an hour or more on 2 cores); check each notebook's claims and
+#                  degenerate results; write course/results-full.md (NOTEBOOKS="lessons/03_....ipynb" for a subset)
 #   make test      the full test suite (library, notebooks, grading round trip, browser smoke test)
 #   make release   regenerate assignments/ from solutions/ with nbgrader (changed files swapped in atomically)
 #   make grade     autograde (sandboxed) + feedback for course/submitted/, scores to build/grades.csv
@@ -41,7 +43,7 @@ HUB_PORT ?= 8000
 # configurable-http-proxy 4.6.x accepts Debian 12's node 18 (5.x asks for node >= 20)
 CHP_VERSION := 4.6.3
 
-.PHONY: help setup setup-browser setup-hub hub run test lab release grade student-dist bench clean
+.PHONY: help setup setup-browser setup-hub hub run run-full test lab release grade student-dist bench clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -94,6 +96,12 @@ hub: setup-hub
 
 run: setup
 	$(ACTIVATE) && python course/run_course.py
+
+# Exits non-zero when a notebook fails, a headline claim is False, or a degenerate result is shown in silence.
+NOTEBOOKS ?=
+run-full: setup
+	$(ACTIVATE) && python course/run_course.py --full --check --build build/full --results-md course/results-full.md \
+	  $(NOTEBOOKS)
 
 test: setup
 	$(ACTIVATE) && python -m pytest --durations=15

@@ -70,3 +70,19 @@ def test_reads_an_executed_notebook_from_its_path(tmp_path):
     path = tmp_path / "executed.ipynb"
     nbformat.write(_nb(_shows(AUC_FLAG)), str(path))
     assert [p.code for p in unaddressed(path)] == ["auc-below-chance"]
+
+
+def test_run_course_check_fails_a_run_on_a_false_claim_or_a_silent_flag_and_writes_a_dated_table(tmp_path):
+    from run_course import Run, check, format_markdown
+
+    executed = tmp_path / "lesson.ipynb"
+    nbformat.write(_nb(_shows(AUC_FLAG)), str(executed))
+    run = check(Run(executed, True, 12.0, headline={"auc": 0.378, "claims": {"CNN above chance": False}}), executed)
+    assert not run.passed and run.problems[0] == "claim FAILED: CNN above chance"
+    assert "auc-below-chance" in run.problems[1]
+    clean = tmp_path / "clean.ipynb"
+    nbformat.write(_nb(_shows("auc 0.9")), str(clean))
+    assert check(Run(clean, True, 1.0, headline={"claims": {"ok": True}}), clean).passed
+    table = format_markdown([run], full=True, source="synthetic", root=tmp_path, partial=True)
+    assert "full size (FAST = False)" in table and "- date: 20" in table and "CPU cores" in table
+    assert "**partial**" in table and "| lesson.ipynb | check failed | 12 |" in table and "✗ CNN above chance" in table
