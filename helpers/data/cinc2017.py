@@ -27,9 +27,9 @@ import numpy as np
 import scipy.io
 
 from helpers.data.container import SignalDataset
-from helpers.data.fetch import DataFormatError, atomic_dir, atomic_write
+from helpers.data.errors import DataFormatError, check_readable_file
+from helpers.data.fetch import atomic_dir, atomic_write
 from helpers.data.repositories import fetch_physionet
-from helpers.data.source import check_readable_file
 from helpers.data.spec import DatasetSpec
 from helpers.data.synthetic import AF_GENERATOR_VERSION
 

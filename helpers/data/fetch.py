@@ -36,6 +36,8 @@ import requests
 import urllib3
 from tqdm.auto import tqdm
 
+from helpers.data.errors import ChecksumError, DataFormatError, DataUnavailableError
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock; concurrent downloads stay correct (atomic rename), only wasteful
@@ -51,18 +53,6 @@ UNKNOWN_SIZE = 200 << 20  # bytes assumed for the default deadline when neither 
 HEADERS = {"User-Agent": f"biosignal-course-helpers/0.1 pooch/{pooch.__version__}",
            # Content-Length then counts the stored file's bytes, which the progress bar and size check need.
            "Accept-Encoding": "identity"}
-
-
-class DataUnavailableError(RuntimeError):
-    """Data cannot be obtained right now (offline, 404, manual licence); the message says what to do."""
-
-
-class ChecksumError(DataUnavailableError):
-    """A downloaded file does not match its published checksum (nothing was kept)."""
-
-
-class DataFormatError(ValueError):
-    """A file or folder exists but is not what was expected (corrupt, truncated, a folder where a file should be)."""
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,8 @@ import numpy as np
 import wfdb
 
 from helpers.data.container import Annotations, SignalDataset
-from helpers.data.fetch import DataFormatError
+from helpers.data.errors import DataFormatError, check_readable_file
 from helpers.data.repositories import fetch_physionet
-from helpers.data.source import check_readable_file
 from helpers.data.spec import DatasetSpec
 from helpers.splits import PACED_RECORDS
 

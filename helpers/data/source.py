@@ -15,7 +15,6 @@ Three places, three rules:
 from __future__ import annotations
 
 import json
-import os
 import sys
 import textwrap
 import time
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from helpers.data.container import SignalDataset
+from helpers.data.errors import DamagedFileError, damage_advice, is_symlink_loop
 from helpers.data.fetch import (
     DataFormatError,
     DataUnavailableError,
@@ -68,6 +68,15 @@ def is_synthetic_folder(path: Path | str) -> bool:
     return (folder / MARKER).is_file()
 
 
+def _under_cache(path: Path) -> bool:
+    """True when ``path`` lies in the default cache (``$BIOSIGNAL_DATA`` or ``~/.cache/biosignal-course``)."""
+    try:
+        path.resolve().relative_to(cache_root().resolve())
+    except (ValueError, OSError, DataUnavailableError):
+        return False
+    return True
+
+
 def _has_real(folder: Path) -> bool:
     # Files the user copied into the cache by hand count; an interrupted fetch (its marker still there) does not.
     return (folder.is_dir() and not (folder / IN_PROGRESS).exists()
@@ -98,14 +107,24 @@ def read(name: str, path: Path | str, **options: Any) -> SignalDataset:
     DataFormatError
         ``path`` holds no readable dataset, an empty one, or a malformed file (the message names it).
     """
+    return _read(name, Path(path).expanduser(), None, options)
+
+
+def _read(name: str, path: Path, in_cache: bool | None, options: dict[str, Any]) -> SignalDataset:
+    """:func:`read`; ``in_cache`` says whose folder ``path`` is (None: under the default cache root or not)."""
     module = _module(name)
     spec = module.SPEC
-    path = Path(path).expanduser()
+    if is_symlink_loop(path):
+        raise DataFormatError(f"{path}: is a symbolic-link loop (a link that leads back to itself); point it at "
+                              f"the real folder. {spec.title} is expected there as {spec.expected_layout}.")
     if not path.exists():
         raise DataUnavailableError(f"{path}: no such folder. {spec.title} is expected there as "
                                    f"{spec.expected_layout}. {spec.get_it}")
     try:
         ds = module.read(path, **options)
+    except DamagedFileError as err:
+        in_cache = _under_cache(path) if in_cache is None else in_cache
+        raise err.with_advice(damage_advice(in_cache, name)) from None
     except (DataFormatError, DataUnavailableError):
         raise
     except (OSError, UnicodeDecodeError) as err:  # permissions, a FIFO, a file that is not text: name the path
@@ -167,7 +186,7 @@ def load(name: str, path: Path | str | None = None, *, source: str = "auto", roo
         if source == "synthetic":
             raise ValueError(f"path={str(path)!r} names a folder of real data; source='synthetic' cannot be combined "
                              "with it (drop path to use the embedded synthetic set)")
-        ds = read(name, path, **options)
+        ds = _read(name, Path(path).expanduser(), None, options)
     else:
         real = real_cache_dir(name, root)
         if source == "real" or (source == "auto" and _has_real(real)):
@@ -177,13 +196,13 @@ def load(name: str, path: Path | str | None = None, *, source: str = "auto", roo
                                            "files are kept), or use source='synthetic'.")
             if not _has_real(real):
                 raise DataUnavailableError(not_found_message(name, real))
-            ds = read(name, real, **options)
+            ds = _read(name, real, True, options)
             if ds.source != "real":
                 raise DataFormatError(f"{real} holds a {MARKER} marker: these are synthetic files, not the real "
                                       f"dataset; remove them and fetch {name} again.")
         else:
             folder = ensure_synthetic(name, root, seed=seed, size=synthetic_size)
-            ds = read(name, folder, **options)
+            ds = _read(name, folder, True, options)
             if source == "auto":
                 why = ("an interrupted download in " if (real / IN_PROGRESS).exists() else "no real data in ") + str(real)
                 show_banner(ds, why)
@@ -397,18 +416,3 @@ def _in_notebook() -> bool:
 
     shell = get_ipython()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def check_readable_file(path: Path) -> Path:
-    """``path`` if it is a regular file; a FIFO, device or folder where a data file is expected is an error.
-
-    Opening a FIFO blocks forever, so the type is checked before anything opens it.
-    """
-    if not path.exists():
-        raise DataFormatError(f"{path}: missing")
-    if not path.is_file():
-        kind = "a folder" if path.is_dir() else "not a regular file (a pipe or device?)"
-        raise DataFormatError(f"{path}: is {kind}, expected a data file")
-    if not os.access(path, os.R_OK):
-        raise DataFormatError(f"{path}: not readable (permission denied)")
-    return path

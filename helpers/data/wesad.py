@@ -70,8 +70,7 @@ from scipy import signal as sps
 
 from helpers.data import safe_pickle
 from helpers.data.container import Intervals, SignalDataset
-from helpers.data.fetch import DataFormatError, DataUnavailableError
-from helpers.data.source import check_readable_file
+from helpers.data.errors import DataFormatError, DataUnavailableError, check_readable_file
 from helpers.data.spec import DatasetSpec
 from helpers.data.synthetic.wesad_ppg import GENERATOR_VERSION
 
