@@ -116,3 +116,75 @@ def test_the_real_records_100_and_208_read_as_published():
     assert ds.record_ids.tolist() == ["100", "208"] and ds.fs == 360.0
     assert [s.shape for s in ds.signals] == [(650000,), (650000,)]
     assert mitbih.summarise(ds)["aami_beat_counts"] == {"N": 3825, "S": 35, "V": 993, "F": 373, "Q": 2}
+
+
+# ---------------------------------------------------------------- crafted files (issue 19)
+
+try:
+    from crafted import PEAK_LIMIT_MB, run_cli
+except ImportError:  # tests/ imported as a package
+    from tests.crafted import PEAK_LIMIT_MB, run_cli
+
+
+@pytest.mark.parametrize("field", ["nan", "inf", "-360", "0", "abc/360"])
+def test_a_header_sampling_rate_wfdb_cannot_read_is_an_error_not_250_hz(tmp_path, field):
+    write(tmp_path, "100")
+    hea = tmp_path / "100.hea"
+    hea.write_text(hea.read_text().replace("100 2 360 ", f"100 2 {field} ", 1))
+    with pytest.raises(DataFormatError) as err:
+        mitbih.read(tmp_path)
+    assert str(err.value) == (f"{hea}: sampling rate must be a positive number of Hz, the record line says "
+                              f"{field!r}")
+
+
+def test_a_header_without_a_sampling_rate_is_an_error_not_wfdbs_default(tmp_path):
+    write(tmp_path, "100")
+    hea = tmp_path / "100.hea"
+    lines = hea.read_text().splitlines()
+    hea.write_text("\n".join(["100 2", *lines[1:]]) + "\n")
+    with pytest.raises(DataFormatError, match=r"100\.hea: the record line '100 2' states no sampling rate"):
+        mitbih.read(tmp_path)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_a_truncated_annotation_file_names_the_file_and_the_last_good_sample(tmp_path, keep):
+    beats = np.arange(180, 3500, 300)
+    write(tmp_path, "100", beats=beats)
+    atr = tmp_path / "100.atr"
+    raw = atr.read_bytes()
+    atr.write_bytes(raw[: int(len(raw) * keep)])
+    with pytest.raises(DataFormatError) as err:
+        mitbih.read(tmp_path)
+    msg = str(err.value)
+    assert msg.startswith(f"{atr}: truncated: the annotations stop after sample ")
+    last = int(msg.split("after sample ")[1].split()[0])
+    assert last in beats.tolist() and last < beats[-1]  # a real beat, before the end
+
+
+def test_a_whole_annotation_file_reads_to_its_end_marker(tmp_path):
+    write(tmp_path, "100", beats=[100, 400, 700], symbols=["N", "V", "+"], aux=["", "", "(AFIB"])
+    assert mitbih.check_annotation_stream(tmp_path / "100.atr") == 3
+    assert mitbih.read(tmp_path).annotations[0].aux.tolist() == ["", "", "(AFIB"]
+
+
+def test_the_cli_names_a_damaged_annotation_file_in_a_users_folder_and_says_replace_it(tmp_path):
+    write(tmp_path / "mine", "100")
+    atr = tmp_path / "mine" / "100.atr"
+    atr.write_bytes(atr.read_bytes()[:-9])
+    out = run_cli("data", "info", "mitbih", "--path", str(tmp_path / "mine"))
+    assert out.code == 1 and len(out.stderr.splitlines()) == 1, out.stderr
+    assert out.stderr.startswith(f"error: bad data: {atr}: truncated: the annotations stop after sample ")
+    assert out.stderr.endswith("this file is damaged: replace it from your source (the course never writes to "
+                               "this folder)")
+    assert "fetch" not in out.stderr and "delete" not in out.stderr
+    assert out.peak_mb < PEAK_LIMIT_MB
+
+
+def test_the_cli_refuses_a_nan_sampling_rate_in_one_line(tmp_path):
+    write(tmp_path, "100")
+    hea = tmp_path / "100.hea"
+    hea.write_text(hea.read_text().replace("100 2 360 ", "100 2 nan ", 1))
+    out = run_cli("data", "info", "mitbih", "--path", str(tmp_path))
+    assert out.code == 1 and out.stderr == (f"error: bad data: {hea}: sampling rate must be a positive number of Hz, "
+                                            "the record line says 'nan'")
+    assert out.peak_mb < PEAK_LIMIT_MB

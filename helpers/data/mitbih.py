@@ -23,6 +23,7 @@ PhysioNet", Circulation 101(23):e215-e220, 2000.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import numpy as np
 import wfdb
 
 from helpers.data.container import Annotations, SignalDataset
-from helpers.data.errors import DataFormatError, check_readable_file
+from helpers.data.errors import DamagedFileError, DataFormatError, check_readable_file
 from helpers.data.repositories import fetch_physionet
 from helpers.data.spec import DatasetSpec
 from helpers.splits import PACED_RECORDS
@@ -150,6 +151,7 @@ def summarise(ds: SignalDataset) -> dict[str, dict[str, int]]:
 
 def _read_signal(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float, tuple[str, ...]]:
     hea = check_readable_file(folder / f"{name}.hea")
+    stated_fs = header_fs(hea)
     try:
         header = wfdb.rdheader(str(hea.with_suffix("")))
         for f in set(header.file_name or []):
@@ -162,8 +164,8 @@ def _read_signal(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float,
     except Exception as err:  # noqa: BLE001 - wfdb raises ValueError, IndexError, OSError ... on bad files
         raise DataFormatError(f"{hea}: cannot read record {name} with wfdb ({type(err).__name__}: {err})") from None
     fs = float(record.fs)
-    if not (math.isfinite(fs) and fs > 0):
-        raise DataFormatError(f"{hea}: sampling rate must be a positive number of Hz, header says {record.fs!r}")
+    if fs != stated_fs:  # wfdb put in a rate of its own (its default is 250 Hz): never read at a rate not stated
+        raise DataFormatError(f"{hea}: the header states {stated_fs:g} Hz but wfdb read {fs:g} Hz")
     sig = record.p_signal
     if sig is None or sig.ndim != 2 or not np.isfinite(sig).all():
         raise DataFormatError(f"{folder / name}.dat: signal is missing, malformed or holds invalid samples")
@@ -174,9 +176,81 @@ def _read_signal(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float,
     return (x[0] if lead == "MLII" else x), fs, tuple(record.sig_name[i] for i in order)
 
 
+def header_fs(hea: Path) -> float:
+    """The sampling rate (Hz) the record line of a WFDB header states, checked finite and positive.
+
+    wfdb fills in 250 Hz (the WFDB default) when the field is missing *or* unreadable (``nan``), so the field is
+    read here: a header that does not state a usable rate is an error, never a record at a guessed rate.
+
+    Raises
+    ------
+    DataFormatError
+        No record line, no sampling-rate field, or one that is not a positive finite number (names the file).
+    """
+    lines = [ln for ln in hea.read_text(encoding="ascii", errors="replace").splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    fields = lines[0].split() if lines else []
+    if len(fields) < 3:
+        raise DataFormatError(f"{hea}: the record line {lines[0] if lines else ''!r} states no sampling rate "
+                              "(wfdb would assume 250 Hz); MIT-BIH records state theirs (360)")
+    token = re.split(r"[/(]", fields[2])[0]  # "360", or "360/360(0)" with a counter frequency
+    try:
+        fs = float(token)
+    except ValueError:
+        fs = math.nan
+    if not (math.isfinite(fs) and fs > 0):
+        raise DataFormatError(f"{hea}: sampling rate must be a positive number of Hz, the record line says "
+                              f"{fields[2]!r}")
+    return fs
+
+
+_SKIP, _NUM, _AUX = 59, 60, 63  # MIT annotation codes: a long time skip, the first extra field, an aux string
+
+
+def check_annotation_stream(atr: Path) -> int:
+    """Walk an MIT-format annotation file to its end-of-file marker; return the number of annotations.
+
+    The file is 16-bit little-endian words: each annotation is an optional SKIP (code 59 and a 32-bit interval),
+    a word of code (6 bits) and time increment (10 bits), then extra fields (codes 60-62 one word, AUX 63 its
+    length and text); a zero word ends the file. wfdb's ``rdann`` takes the last word as the end without looking,
+    so a file cut anywhere loads the annotations before the cut silently; this walk refuses it.
+
+    Raises
+    ------
+    DamagedFileError
+        The file ends without the end-of-file word, inside an annotation, or in half a word (names the file and
+        the sample of the last complete annotation).
+    """
+    raw = atr.read_bytes()
+    words = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<u2").astype(np.int64)
+    code, value, n = words >> 10, words & 0x3FF, len(words)
+    i, sample, count = 0, 0, 0
+    last_good = "before the first annotation"
+    while i < n - 1:
+        while i < n - 1 and code[i] == _SKIP:
+            skip = (int(words[i + 1]) << 16 | int(words[i + 2])) if i + 2 < n else 0
+            sample += skip - (1 << 32) if skip >= 1 << 31 else skip
+            i += 3
+        if i >= n - 1:
+            break
+        sample += int(value[i])
+        i += 1
+        while i < n - 1 and code[i] >= _NUM:
+            i += 1 + (-(-int(value[i]) // 2) if code[i] == _AUX else 0)
+        if i > n - 1:
+            break
+        count += 1
+        last_good = f"after sample {sample} (annotation {count})"
+    if len(raw) % 2 or i != n - 1 or words[-1] != 0:
+        raise DamagedFileError(atr, f"truncated: the annotations stop {last_good} without the end-of-file marker "
+                                    f"({len(raw)} bytes)")
+    return count
+
+
 def _read_annotations(folder: Path, name: str, n_samples: int) -> Annotations:
     atr = folder / f"{name}.atr"
     check_readable_file(atr)
+    check_annotation_stream(atr)
     try:
         ann = wfdb.rdann(str(atr.with_suffix("")), "atr")
     except Exception as err:  # noqa: BLE001 - wfdb's errors on corrupt files are of many types
