@@ -64,7 +64,7 @@ from helpers.distill import DistillationLoss
 from helpers.models import create_model
 from helpers.models.signal_transformer import SignalTransformerConfig
 from helpers.ppg import label_subset, stress_windows
-from helpers.splits import leave_one_subject_out
+from helpers.splits import LeaveOneSubjectOut
 from helpers.ssl import PretrainConfig, pretrain
 from helpers.train import TrainConfig, fit, predict_proba, set_seed
 
@@ -114,7 +114,7 @@ def folds(w) -> tuple[str, list[tuple[str, np.ndarray, np.ndarray]]]:
     """LOSO folds (subject, train, test); with one subject, one within-subject chronological split."""
     subjects = np.unique(w.groups)
     if len(subjects) >= 2:
-        return "loso", [(str(w.groups[te[0]]), tr, te) for tr, te in leave_one_subject_out(w.groups)]
+        return "loso", [(str(w.groups[te[0]]), tr, te) for tr, te in LeaveOneSubjectOut().split(groups=w.groups)]
     train, test = [], []
     for r in np.unique(w.record_index):  # per condition block: its first 70% trains, its last 30% tests
         pos = np.flatnonzero(w.record_index == r)

@@ -292,12 +292,12 @@ def check_patient_split(groups: Any, train: Any, test: Any, *, labels: Any = Non
     """
     if _unanswered(train) and _unanswered(test):
         return _not_attempted(name, "assign your fixed split to MY_TRAIN and MY_TEST in the exercise cell above")
-    from helpers.splits import LeakageError, _positions, check_no_leakage
+    from helpers.splits import LeakageError, check_no_leakage, positions
 
     g = np.asarray(groups).astype(str)
     n = len(g)
     try:
-        tr, te = (_positions(np.asarray(ix), n, k) for k, ix in enumerate((train, test)))
+        tr, te = (positions(np.asarray(ix), n, k) for k, ix in enumerate((train, test)))
     except Exception as err:  # noqa: BLE001 -- a self-check reports, never raises
         return Verdict(name, FAILED, f"could not read MY_TRAIN / MY_TEST as index arrays or boolean masks: {err}")
     rows = []

@@ -2,8 +2,9 @@
 
 Records (or windows) of one patient look alike: if a patient appears in training and in test, the test score
 measures how well the model recognises that patient, not how well it generalises to new ones. Every
-function here therefore takes ``groups`` (subject ids) and keeps each subject on one side. The work is done
-by scikit-learn's splitters; this module gives them the domain's names and adds :func:`check_no_leakage`.
+function here therefore takes ``groups`` (subject ids, scikit-learn's name for them) and keeps each subject on one
+side. The work is done by scikit-learn's splitters; this module gives them the domain's names as ``cv=`` objects
+(:class:`SubjectKFold`, :class:`LeaveOneSubjectOut`) and adds :func:`check_no_leakage`.
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import LeaveOneGroupOut, ShuffleSplit, StratifiedGroupKFold, StratifiedShuffleSplit
 
-__all__ = ["DS1_RECORDS", "DS2_RECORDS", "PACED_RECORDS", "LeakageError", "SplitIndices", "check_no_leakage",
-           "class_ratios", "de_chazal_split", "describe_split", "leave_one_subject_out", "patient_kfold",
+__all__ = ["DS1_RECORDS", "DS2_RECORDS", "PACED_RECORDS", "LeakageError", "LeaveOneSubjectOut", "SplitIndices",
+           "SubjectKFold", "check_no_leakage", "class_ratios", "de_chazal_split", "describe_split", "positions",
            "train_val_test_split"]
 
 # The inter-patient split of MIT-BIH used since de Chazal, O'Dwyer and Reilly (IEEE TBME 51(7), 2004): 22 records
@@ -149,48 +150,92 @@ def _grouped_fold_split(y, g, n_groups, test_size, val_size, seed) -> SplitIndic
     return SplitIndices(_as_index(train), _as_index(val), _as_index(test))
 
 
-def patient_kfold(labels, groups, n_splits: int = 5, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Stratified K-fold cross-validation with each subject in exactly one test fold.
+class SubjectKFold:
+    """Stratified K-fold cross-validation with each subject in exactly one test fold: a scikit-learn ``cv=``.
+
+    Usable wherever scikit-learn takes a splitter (``cross_val_score(model, X, y, groups=g, cv=SubjectKFold(5))``,
+    ``GridSearchCV(..., cv=SubjectKFold(5))`` with ``fit(X, y, groups=g)``) or directly::
+
+        for train, test in SubjectKFold(n_splits=5, seed=0).split(X, y, groups):
+            ...
 
     Parameters
     ----------
-    labels, groups : array_like, shape (n,)
-        Class and subject id of each item.
     n_splits : int
-        Number of folds (at most the number of subjects).
+        Number of folds (at least 2, at most the number of subjects).
     seed : int
-        Shuffling seed (deterministic).
+        Shuffling seed: the same seed gives the same folds.
 
-    Yields
-    ------
-    train, test : np.ndarray
-        int64 position arrays of one fold.
+    Notes
+    -----
+    The folds come from scikit-learn's :class:`~sklearn.model_selection.StratifiedGroupKFold` (subjects assigned
+    to balance each fold's class ratios); this class adds the checks with messages that name the problem, and
+    sorted int64 positions.
     """
-    y, g = _labels_groups(labels, groups)
-    if g is None:
-        raise ValueError("patient_kfold needs groups (one subject id per label)")
-    n_groups = len(np.unique(g))
-    if not 2 <= n_splits <= n_groups:
-        raise ValueError(f"n_splits must be between 2 and the number of subjects ({n_groups}), got {n_splits}")
-    sgkf = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for train, test in sgkf.split(np.zeros(len(y)), y, g):
-        yield _as_index(train), _as_index(test)
+
+    def __init__(self, n_splits: int = 5, seed: int = 0):
+        self.n_splits = n_splits
+        self.seed = seed
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+    def split(self, X=None, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(train, test)`` sorted int64 position arrays, one pair per fold.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, ...), optional
+            Ignored (scikit-learn's signature); the positions come from ``y`` and ``groups``.
+        y : array_like, shape (n,)
+            Class of each item.
+        groups : array_like, shape (n,)
+            Subject id of each item.
+        """
+        if y is None:
+            raise ValueError("SubjectKFold.split needs y (one class per item) to stratify the folds")
+        labels, g = _labels_groups(y, groups)
+        if g is None:
+            raise ValueError("SubjectKFold.split needs groups (one subject id per item)")
+        n_groups = len(np.unique(g))
+        if not 2 <= self.n_splits <= n_groups:
+            raise ValueError(f"n_splits must be between 2 and the number of subjects ({n_groups}), got "
+                             f"{self.n_splits}")
+        sgkf = StratifiedGroupKFold(n_splits=self.n_splits, shuffle=True, random_state=self.seed)
+        for train, test in sgkf.split(np.zeros(len(labels)), labels, g):
+            yield _as_index(train), _as_index(test)
+
+    def __repr__(self) -> str:
+        return f"SubjectKFold(n_splits={self.n_splits}, seed={self.seed})"
 
 
-def leave_one_subject_out(groups) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(train, test)`` position arrays, each test set being all items of one subject (LOSO).
+class LeaveOneSubjectOut:
+    """Leave-one-subject-out cross-validation (LOSO): each test fold is all items of one subject; a ``cv=``.
 
-    Parameters
-    ----------
-    groups : array_like of str, shape (n,)
-        Subject id of each item; needs at least 2 subjects.
+    Folds come in sorted subject order. ``split(X, y, groups)`` yields sorted int64 ``(train, test)`` positions;
+    ``get_n_splits(groups=g)`` is the number of subjects. Needs at least 2 subjects.
     """
-    g = np.asarray(groups).astype(str)
-    if g.ndim != 1 or len(np.unique(g)) < 2:
-        raise ValueError(f"leave_one_subject_out needs a 1D array with at least 2 subjects, got shape {g.shape} "
-                         f"with {len(np.unique(g))} subject(s)")
-    for train, test in LeaveOneGroupOut().split(np.zeros(len(g)), groups=g):
-        yield _as_index(train), _as_index(test)
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return len(np.unique(self._groups(groups)))
+
+    def split(self, X=None, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        g = self._groups(groups)
+        for train, test in LeaveOneGroupOut().split(np.zeros(len(g)), groups=g):
+            yield _as_index(train), _as_index(test)
+
+    @staticmethod
+    def _groups(groups) -> np.ndarray:
+        if groups is None:
+            raise ValueError("LeaveOneSubjectOut needs groups (one subject id per item)")
+        g = np.asarray(groups).astype(str)
+        if g.ndim != 1 or len(np.unique(g)) < 2:
+            raise ValueError(f"LeaveOneSubjectOut needs a 1D array of subject ids with at least 2 subjects, got "
+                             f"shape {g.shape} with {len(np.unique(g))} subject(s)")
+        return g
+
+    def __repr__(self) -> str:
+        return "LeaveOneSubjectOut()"
 
 
 def check_no_leakage(groups, *index_sets, names: Sequence[str] | None = None) -> bool:
@@ -213,7 +258,7 @@ def check_no_leakage(groups, *index_sets, names: Sequence[str] | None = None) ->
     g = np.asarray(groups).astype(str)
     if len(index_sets) < 2:
         raise ValueError(f"check_no_leakage needs at least two index sets, got {len(index_sets)}")
-    index_sets = tuple(_positions(ix, len(g), k) for k, ix in enumerate(index_sets))
+    index_sets = tuple(positions(ix, len(g), k) for k, ix in enumerate(index_sets))
     if names is None:
         names = ("train", "val", "test")[:len(index_sets)] if len(index_sets) <= 3 else \
             [f"set{i}" for i in range(len(index_sets))]
@@ -233,8 +278,11 @@ def check_no_leakage(groups, *index_sets, names: Sequence[str] | None = None) ->
     return True
 
 
-def _positions(ix, n: int, k: int) -> np.ndarray:
-    """Integer positions from an index array or a boolean mask of length ``n``; anything else is refused.
+def positions(ix, n: int, k: int = 0) -> np.ndarray:
+    """Integer positions (int64, shape (m,)) from an index array or a boolean mask of length ``n``.
+
+    ``k`` numbers the index set in error messages. Anything else (floats, 2D arrays, positions out of range, a
+    mask of the wrong length) is refused with a ``ValueError`` that says which.
 
     A boolean mask read as integers would be positions 0 and 1: a correct split would look leaky and a leaky one
     would name the wrong subjects, so masks are converted explicitly.

@@ -23,7 +23,7 @@ from helpers.eeg import (
     summarise_folds,
 )
 from helpers.signal.normalise import normalise_per_subject
-from helpers.splits import check_no_leakage, leave_one_subject_out
+from helpers.splits import LeaveOneSubjectOut, check_no_leakage
 
 matplotlib.use("Agg")
 FS = 8.0  # a tiny sampling rate keeps hand-made arrays readable: 1 s = 8 samples
@@ -216,7 +216,7 @@ def toy_features(n_subjects=4, n_trials=6, n_windows=5, seed=0):
 
 def test_loso_has_one_fold_per_subject_and_no_subject_on_both_sides():
     F, y, groups, trials = toy_features()
-    folds = list(leave_one_subject_out(groups))
+    folds = list(LeaveOneSubjectOut().split(groups=groups))
     assert len(folds) == 4
     assert all(check_no_leakage(groups, tr, te) for tr, te in folds)
     assert sorted(groups[te[0]] for _, te in folds) == ["s01", "s02", "s03", "s04"]

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from helpers.splits import (
+    LeaveOneSubjectOut,
+    SubjectKFold,
     LeakageError,
     SplitIndices,
     check_no_leakage,
     class_ratios,
     describe_split,
-    leave_one_subject_out,
-    patient_kfold,
     train_val_test_split,
 )
 
@@ -125,25 +125,44 @@ def test_window_level_split_leaks_and_the_check_catches_it():
         check_no_leakage(g, *naive)
 
 
-def test_patient_kfold_puts_each_subject_in_exactly_one_test_fold():
+def test_subject_kfold_puts_each_subject_in_exactly_one_test_fold():
     y, g = cohort(mixed=True)
-    folds = list(patient_kfold(y, g, n_splits=5, seed=1))
-    assert len(folds) == 5
+    folds = list(SubjectKFold(n_splits=5, seed=1).split(None, y, g))
+    assert len(folds) == 5 == SubjectKFold(5).get_n_splits()
     tested = np.concatenate([test for _, test in folds])
     assert sorted(tested.tolist()) == list(range(len(y)))
     for train, test in folds:
+        assert train.dtype == test.dtype == np.int64 and np.all(np.diff(test) > 0)
         assert check_no_leakage(g, train, test, names=["train", "test"])
+    same = list(SubjectKFold(n_splits=5, seed=1).split(None, y, g))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, same))  # the seed decides the folds
     with pytest.raises(ValueError, match="number of subjects"):
-        list(patient_kfold(y[:4], g[:4], n_splits=5))
+        list(SubjectKFold(n_splits=5).split(None, y[:4], g[:4]))
+    with pytest.raises(ValueError, match="needs groups"):
+        list(SubjectKFold().split(None, y, None))
 
 
 def test_leave_one_subject_out_tests_each_subject_alone():
     g = np.array(["a", "b", "a", "c", "b"])
-    folds = list(leave_one_subject_out(g))
-    assert len(folds) == 3
+    folds = list(LeaveOneSubjectOut().split(groups=g))
+    assert len(folds) == 3 == LeaveOneSubjectOut().get_n_splits(groups=g)
     assert [set(g[test]) for _, test in folds] == [{"a"}, {"b"}, {"c"}]
     with pytest.raises(ValueError, match="at least 2 subjects"):
-        list(leave_one_subject_out(["a", "a"]))
+        list(LeaveOneSubjectOut().split(groups=["a", "a"]))
+
+
+@pytest.mark.parametrize("cv", [SubjectKFold(n_splits=3, seed=0), LeaveOneSubjectOut()])
+def test_the_splitters_are_scikit_learn_cv_objects_that_keep_subjects_apart(cv):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_validate
+
+    y, g = cohort(mixed=True)
+    X = np.random.default_rng(0).normal(size=(len(y), 3)) + y[:, None]
+    result = cross_validate(LogisticRegression(), X, y, groups=g, cv=cv, return_indices=True)
+    n_subjects = len(np.unique(g))
+    assert len(result["test_score"]) == (3 if isinstance(cv, SubjectKFold) else n_subjects)
+    for train, test in zip(result["indices"]["train"], result["indices"]["test"]):
+        assert check_no_leakage(g, train, test, names=["train", "test"])
 
 
 def test_class_ratios_and_describe_split_summarise_sets():

@@ -2,7 +2,7 @@
 
 Leave-one-subject-out (LOSO) answers the question a product asks: how well does the model do on a person it has
 never seen? Each fold trains on all subjects but one and tests on that one (scikit-learn's ``LeaveOneGroupOut``
-underneath, through :func:`helpers.splits.leave_one_subject_out`, with :func:`helpers.splits.check_no_leakage` on
+underneath, through :class:`helpers.splits.LeaveOneSubjectOut`, with :func:`helpers.splits.check_no_leakage` on
 every fold). Published subject-independent DEAP accuracies are modest: often 55-65% for high/low valence or
 arousal, against a majority-class rate of about 55-60%.
 
@@ -24,7 +24,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from helpers.degenerate import classification_flags, show
-from helpers.splits import check_no_leakage, leave_one_subject_out
+from helpers.splits import LeaveOneSubjectOut, check_no_leakage
 
 __all__ = ["fit_predict", "loso_evaluate", "subject_dependent_evaluate", "summarise_folds"]
 
@@ -122,7 +122,7 @@ def loso_evaluate(model, X, y, groups, *, trial_ids=None, train_config=None, sub
     if not (len(X) == len(y) == len(g)):
         raise ValueError(f"X, y and groups must have the same length, got {len(X)}, {len(y)} and {len(g)}")
     rows = []
-    for train, test in leave_one_subject_out(g):
+    for train, test in LeaveOneSubjectOut().split(groups=g):
         check_no_leakage(g, train, test, names=("train", "test"))
         subject = str(g[test[0]])
         if subjects is not None and subject not in subjects:
