@@ -243,7 +243,7 @@ def latency_table(models: Mapping[str, object], signal, fs: float, window_s: flo
         ``n_windows``, ``budget_ms`` (the hop: a window must be classified before the next one completes),
         ``accuracy``.
     """
-    from helpers.models.base import count_parameters  # torch only when a table is made (see one_thread)
+    from helpers.models.base import num_parameters  # torch only when a table is made (see one_thread)
 
     features = features or {}
     rows = []
@@ -256,7 +256,7 @@ def latency_table(models: Mapping[str, object], signal, fs: float, window_s: flo
             for _ in range(warmup):
                 classify(sig[:, :n_ctx])
             res = stream(classify, sig, fs, window_s, step_s, context_s=ctx)
-            n_params = count_parameters(model, trainable_only=False) if hasattr(model, "parameters") else None
+            n_params = num_parameters(model) if hasattr(model, "parameters") else None
             rows.append({"model": name, "n_parameters": n_params,
                          "median_ms": float(np.median(res.latency_ms)),
                          "p99_ms": float(np.percentile(res.latency_ms, 99)), "max_ms": float(res.latency_ms.max()),

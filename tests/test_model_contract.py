@@ -9,9 +9,9 @@ from torch import nn
 from helpers.models import (
     MODELS,
     SignalModel,
-    count_parameters,
     create_model,
     get_model_class,
+    num_parameters,
     padding_mask_from_lengths,
 )
 
@@ -74,10 +74,10 @@ def test_construction_reports_the_parameter_count(name, capsys):
 def test_num_parameters_counts_every_parameter(name):
     model = build(name)
     n = sum(p.numel() for p in model.parameters())
-    assert model.num_parameters() == n == count_parameters(model)
+    assert model.num_parameters() == n == num_parameters(model)
     model.head.requires_grad_(False)  # a frozen part still counts, unless only trainable ones are asked for
     assert model.num_parameters() == n
-    assert model.num_parameters(trainable_only=True) == count_parameters(model) < n
+    assert model.num_parameters(trainable_only=True) == num_parameters(model, trainable_only=True) < n
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from helpers.models import (
     CNN1D,
     CNN1DConfig,
-    count_parameters,
+    num_parameters,
     create_model,
     get_model_class,
 )
@@ -23,8 +23,8 @@ def test_cnn1d_maps_signals_to_logits_for_any_length():
 def test_default_cnn1d_is_small_enough_for_cpu_training(capsys):
     model = CNN1D(1, 2, 1250)
     assert "parameters" in capsys.readouterr().out  # reports its size at construction, as nanoGPT does
-    assert 10_000 < count_parameters(model) < 100_000
-    assert count_parameters(model) == model.num_parameters()
+    assert 10_000 < num_parameters(model) < 100_000
+    assert num_parameters(model) == model.num_parameters()
     assert 1e6 < model.estimate_macs() < 5e7
 
 

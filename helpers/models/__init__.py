@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import SignalModel, count_parameters, merge_config, padding_mask_from_lengths
+from .base import SignalModel, merge_config, num_parameters, padding_mask_from_lengths
 
 # name -> "module:Class". Imported on demand, so a family whose module is missing or broken only fails when
 # someone asks for it, never at `import helpers.models`.
@@ -78,5 +78,5 @@ def create_model(name: str, **kwargs) -> SignalModel:
     return get_model_class(name)(**kwargs)
 
 
-__all__ = sorted([*_LAZY, "MODELS", "SignalModel", "count_parameters", "create_model", "get_model_class",
-                  "merge_config", "padding_mask_from_lengths"])
+__all__ = sorted([*_LAZY, "MODELS", "SignalModel", "create_model", "get_model_class",
+                  "merge_config", "num_parameters", "padding_mask_from_lengths"])

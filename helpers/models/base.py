@@ -42,10 +42,11 @@ from torch import nn
 ConfigT = TypeVar("ConfigT")
 
 
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of parameters (scalars) of any ``nn.Module``; by default only those with ``requires_grad``.
+def num_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (scalars) of any ``nn.Module``; ``trainable_only`` counts those with ``requires_grad``.
 
-    For a model of this course, ``model.num_parameters()`` is the same count (all parameters are trainable).
+    The course's one name for a parameter count: a model of this course has it as a method too,
+    ``model.num_parameters()``; this function counts any module (your own ``nn.Sequential``, a frozen backbone).
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
@@ -165,7 +166,7 @@ class SignalModel(nn.Module):
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """Number of parameters (scalars); ``trainable_only`` counts those with ``requires_grad``."""
-        return count_parameters(self, trainable_only)
+        return num_parameters(self, trainable_only)
 
     def set_grad_checkpointing(self, enabled: bool = True) -> SignalModel:
         """Trade compute for memory: recompute activations during backward instead of storing them.
