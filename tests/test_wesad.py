@@ -360,3 +360,126 @@ def test_real_s2_respiban_header_alignment_puts_meditation_where_the_wrist_is_st
         if cond == "meditation":
             med[int(a * 64) + 5 * 64:int(b * 64) - 5 * 64] = True  # within 5 s of the edges the hands still move
     assert activity[med].mean() < 0.3 * activity[~med].mean()
+
+
+# ---------------------------------------------------------------- crafted files (issue 19)
+
+try:
+    from crafted import PEAK_LIMIT_MB, run_cli
+except ImportError:  # tests/ imported as a package
+    from tests.crafted import PEAK_LIMIT_MB, run_cli
+
+
+def cut_rows(path: Path, keep: float) -> None:
+    """Keep the two header rows and the first ``keep`` share of the sample rows of an E4 CSV."""
+    head1, head2, body = path.read_text().split("\n", 2)
+    rows = body.splitlines()
+    path.write_text("\n".join([head1, head2, *rows[: int(len(rows) * keep)]]) + "\n")
+
+
+@pytest.mark.parametrize("keep", [0.6, 0.1])
+def test_a_truncated_acc_csv_names_the_streams_and_their_durations(synthetic, tmp_path, keep):
+    sub = copy_subject(synthetic / "S2", tmp_path / "S2", drop=("S2.pkl",))
+    cut_rows(sub / "S2_E4_Data" / "ACC.csv", keep)
+    with pytest.raises(DataFormatError) as err:
+        helpers.data.load("wesad", path=sub)
+    msg = str(err.value)
+    assert msg.startswith(f"{sub / 'S2_E4_Data'}: the streams of one recording must cover the same span (within 2 s)")
+    bvp_s = wesad.parse_e4_csv((sub / "S2_E4_Data" / "BVP.csv").read_text(), "BVP").duration_s
+    acc_s = wesad.parse_e4_csv((sub / "S2_E4_Data" / "ACC.csv").read_text(), "ACC", columns=3).duration_s
+    assert f"BVP.csv {bvp_s:.1f} s" in msg and f"ACC.csv {acc_s:.1f} s" in msg
+    assert "holds no wesad records" not in msg
+
+
+def test_blank_rows_inside_acc_csv_are_an_error_not_skipped(synthetic, tmp_path):
+    sub = copy_subject(synthetic / "S2", tmp_path / "S2", drop=("S2.pkl",))
+    acc = sub / "S2_E4_Data" / "ACC.csv"
+    lines = acc.read_text().split("\n")
+    acc.write_text("\n".join(lines[:1000] + [""] * 500 + lines[1000:]))
+    with pytest.raises(DataFormatError) as err:
+        helpers.data.load("wesad", path=sub)
+    assert str(err.value) == f"{acc}: sample row 1001 is empty or not a number"
+
+
+def test_blank_lines_at_the_very_end_of_a_csv_shift_nothing_and_are_accepted():
+    stream = wesad.parse_e4_csv("100.0\n4.0\n1\n2\n3\n\n\n", "EDA.csv")
+    assert stream.samples.ravel().tolist() == [1.0, 2.0, 3.0]
+
+
+def _pkl(synthetic: Path, tmp_path: Path) -> tuple[Path, dict]:
+    sub = copy_subject(synthetic / "S2", tmp_path / "S2", drop=("S2_E4_Data",))
+    with open(sub / "S2.pkl", "rb") as f:
+        return sub / "S2.pkl", pickle.load(f)
+
+
+def test_a_label_stream_longer_than_the_signals_is_refused(synthetic, tmp_path):
+    path, data = _pkl(synthetic, tmp_path)
+    data["label"] = np.concatenate([data["label"], data["label"]])
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    with pytest.raises(DataFormatError) as err:
+        helpers.data.load("wesad", path=path.parent)
+    msg = str(err.value)
+    wrist_s, label_s = len(data["signal"]["wrist"]["BVP"]) / 64, len(data["label"]) / 700
+    assert msg.startswith(f"{path}: the streams of one recording must cover the same span")
+    assert f"wrist BVP {wrist_s:.1f} s" in msg and f"label {label_s:.1f} s" in msg
+
+
+def test_a_pkl_whose_bvp_is_cut_to_80_percent_is_refused(synthetic, tmp_path):
+    path, data = _pkl(synthetic, tmp_path)
+    bvp = data["signal"]["wrist"]["BVP"]
+    data["signal"]["wrist"]["BVP"] = bvp[: int(len(bvp) * 0.8)]
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    with pytest.raises(DataFormatError, match=r"S2\.pkl: the streams of one recording .* wrist BVP [\d.]+ s"):
+        helpers.data.load("wesad", path=path.parent)
+
+
+def _deflated_zeros(n_bytes: int) -> tuple[bytes, int]:
+    """A raw deflate stream inflating to ``n_bytes`` zeros, and their CRC-32, built from one repeated block."""
+    import zlib
+
+    block_size = 64 << 20
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = comp.compress(bytes(block_size)) + comp.flush(zlib.Z_FULL_FLUSH)  # self-contained: repeatable
+    crc, zeros = 0, bytes(1 << 20)
+    for _ in range(n_bytes >> 20):
+        crc = zlib.crc32(zeros, crc)
+    return block * (n_bytes // block_size) + zlib.compressobj(9, zlib.DEFLATED, -15).flush(), crc
+
+
+def write_zip_bomb(path: Path, member: str, n_bytes: int) -> None:
+    """A one-member zip whose member inflates to ``n_bytes`` (< 4 GiB) zeros, written record by record."""
+    import struct
+
+    data, crc = _deflated_zeros(n_bytes)
+    name = member.encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), n_bytes, len(name), 0)
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(data), n_bytes,
+                          len(name), 0, 0, 0, 0, 0, 0)
+    offset = len(local) + len(name) + len(data)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central) + len(name), offset, 0)
+    path.write_bytes(local + name + data + central + name + end)
+
+
+def test_a_zip_bomb_in_place_of_the_e4_archive_is_refused_before_inflating(synthetic, tmp_path):
+    sub = copy_subject(synthetic / "S2", tmp_path / "S2", drop=("S2.pkl", "S2_E4_Data"))
+    zipped = sub / "S2_E4_Data.zip"
+    write_zip_bomb(zipped, "ACC.csv", 3 << 30)
+    assert zipped.stat().st_size < 4 << 20
+    out = run_cli("data", "info", "wesad", "--path", str(sub))
+    assert out.code == 1 and len(out.stderr.splitlines()) == 1, out.stderr
+    assert out.stderr.startswith(f"error: bad data: {zipped}: member ACC.csv declares 3,221,225,472 bytes from ")
+    assert out.stderr.endswith("so this is a zip bomb or a corrupt archive: nothing was extracted")
+    assert out.peak_mb < PEAK_LIMIT_MB
+
+
+def test_a_zip_member_larger_than_its_header_says_is_never_inflated_past_it(tmp_path):
+    path = tmp_path / "S2_E4_Data.zip"
+    write_zip_bomb(path, "ACC.csv", 64 << 20)
+    raw = bytearray(path.read_bytes())
+    for sig, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # understate the size in both headers: 1 MB
+        i = raw.index(sig) + at
+        raw[i:i + 4] = (1 << 20).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    with zipfile.ZipFile(path) as archive:
+        with pytest.raises(DataFormatError, match=r"S2_E4_Data.zip:ACC.csv: corrupt or truncated|inflates to"):
+            wesad.read_zip_member(archive, archive.getinfo("ACC.csv"), f"{path}:ACC.csv")

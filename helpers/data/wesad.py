@@ -57,6 +57,7 @@ import math
 import pickle
 import re
 import zipfile
+from zlib import error as zlib_error
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,7 +71,13 @@ from scipy import signal as sps
 
 from helpers.data import safe_pickle
 from helpers.data.container import Intervals, SignalDataset
-from helpers.data.errors import DataFormatError, DataUnavailableError, check_readable_file
+from helpers.data.errors import (
+    DamagedFileError,
+    DataFormatError,
+    DataUnavailableError,
+    ResourceLimitError,
+    check_readable_file,
+)
 from helpers.data.spec import DatasetSpec
 from helpers.data.synthetic.wesad_ppg import GENERATOR_VERSION
 
@@ -85,6 +92,14 @@ E4_STREAMS = {"BVP": 1, "ACC": 3, "EDA": 1, "TEMP": 1}  # file stem -> columns (
 TRIM_S = 30.0
 RECORDS = ("conditions", "subjects")
 FORMS = ("auto", "pkl", "e4")
+# The streams of one recording end within about a second of each other (real S2: BVP, ACC, EDA and TEMP within
+# 0.6 s; the pkl's wrist streams and 700 Hz labels within a sample); a file cut short or padded differs by minutes.
+SPAN_TOLERANCE_S = 2.0
+# An E4 CSV is a few MB (S2's ACC.csv: 2.3 MB for 2 h 11 min); a zip member declaring more is refused unread, and a
+# large member inflating more than MAX_ZIP_RATIO times (numbers in text compress 3-10x) is a zip bomb.
+MAX_ZIP_MEMBER_BYTES = 64 << 20
+MAX_ZIP_RATIO = 100
+ZIP_RATIO_FROM_BYTES = 1 << 20  # small members may compress as they like (an empty tags.csv, a constant TEMP)
 
 SPEC = DatasetSpec(
     name=NAME,
@@ -152,11 +167,11 @@ def parse_e4_csv(text: str, where: str, *, columns: int = 1) -> E4Stream:
         raise DataFormatError(f"{where}: row 2 must give the sample rate as a positive number of Hz, found {rate:g}")
     if not math.isfinite(start):
         raise DataFormatError(f"{where}: row 1 must give the start time in unix seconds, found {start:g}")
-    body = text[second + 1:]
-    if not body.strip():
+    body = text[second + 1:].rstrip()  # blank lines at the very end shift nothing; any other blank row is an error
+    if not body:
         raise DataFormatError(f"{where}: no samples after the two header rows")
-    try:
-        samples = pd.read_csv(io.StringIO(body), header=None, dtype=np.float64, skip_blank_lines=True).to_numpy()
+    try:  # blank rows kept (as NaN rows, refused below): skipping one would shift the rest of the channel in time
+        samples = pd.read_csv(io.StringIO(body), header=None, dtype=np.float64, skip_blank_lines=False).to_numpy()
     except (ValueError, pd.errors.ParserError) as err:
         raise DataFormatError(f"{where}: samples must be numbers, {columns} per row ({type(err).__name__}: "
                               f"{str(err).splitlines()[0]})") from None
@@ -360,6 +375,33 @@ def _to_64hz(x: np.ndarray, fs: float, n: int, skip_s: float, *, interpolate: bo
     return y.T
 
 
+def check_spans(spans: Mapping[str, tuple[float, float]], where: str,
+                tolerance_s: float = SPAN_TOLERANCE_S) -> None:
+    """Check that the streams of one recording start and end together, within ``tolerance_s``.
+
+    Parameters
+    ----------
+    spans : mapping of str to (float, float)
+        Stream (file or key) -> (start, end) in seconds on a common clock.
+    where : str
+        The recording, for the error.
+
+    Raises
+    ------
+    DataFormatError
+        Starts or ends more than ``tolerance_s`` apart; the message lists every stream with its start and
+        duration, so the cut (or padded) one stands out.
+    """
+    starts = [a for a, _ in spans.values()]
+    ends = [b for _, b in spans.values()]
+    if max(starts) - min(starts) > tolerance_s or max(ends) - min(ends) > tolerance_s:
+        t0 = min(starts)
+        listing = ", ".join(f"{name} {b - a:.1f} s" + (f" from +{a - t0:.1f} s" if a - t0 > tolerance_s else "")
+                            for name, (a, b) in spans.items())
+        raise DataFormatError(f"{where}: the streams of one recording must cover the same span (within "
+                              f"{tolerance_s:g} s) but last {listing}; a file is cut short or has extra rows")
+
+
 def assemble(streams: Mapping[str, E4Stream], where: str) -> tuple[np.ndarray, float]:
     """Put BVP, ACC, EDA and TEMP on one 64 Hz clock over the span all four cover.
 
@@ -397,16 +439,55 @@ def _e4_reader(subject_dir: Path, sid: str) -> tuple[Callable[[str], tuple[str, 
             archive = zipfile.ZipFile(zipped)
         except (zipfile.BadZipFile, OSError) as err:
             raise DataFormatError(f"{zipped}: not a readable zip archive ({err})") from None
-        members = {Path(m).name: m for m in archive.namelist() if not m.endswith("/")}
+        members = {Path(m.filename).name: m for m in archive.infolist() if not m.is_dir()}
+        for info in members.values():
+            check_zip_member(zipped, info)
 
         def from_zip(name: str) -> tuple[str, str]:
             where = f"{zipped}:{name}"
             if name not in members:
                 raise DataFormatError(f"{where}: missing from the archive (expected BVP.csv, ACC.csv, EDA.csv, "
                                       "TEMP.csv)")
-            return _decode(archive.read(members[name]), where), where
+            return _decode(read_zip_member(archive, members[name], where), where), where
         return from_zip, str(zipped)
     return None
+
+
+def check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
+    """Refuse a member whose declared size or compression ratio no E4 CSV has, before inflating a byte of it.
+
+    Raises
+    ------
+    ResourceLimitError
+        Over :data:`MAX_ZIP_MEMBER_BYTES`, or over :data:`ZIP_RATIO_FROM_BYTES` and inflating more than
+        :data:`MAX_ZIP_RATIO` times (the message names the archive, the member and the sizes).
+    """
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > MAX_ZIP_MEMBER_BYTES or (info.file_size > ZIP_RATIO_FROM_BYTES and ratio > MAX_ZIP_RATIO):
+        raise ResourceLimitError(
+            f"{archive}: member {info.filename} declares {info.file_size:,} bytes from {info.compress_size:,} "
+            f"compressed ({ratio:,.0f}x); an E4 CSV is at most {MAX_ZIP_MEMBER_BYTES >> 20} MiB and compresses "
+            f"at most {MAX_ZIP_RATIO}x, so this is a zip bomb or a corrupt archive: nothing was extracted")
+
+
+def read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes:
+    """The member's bytes, inflated 1 MiB at a time and never past its declared size.
+
+    ``ZipFile.read`` inflates with no output bound per step, so a member whose header understates its size would
+    be inflated whole before the size is compared; reading in bounded steps keeps memory at the declared size.
+    """
+    out, chunk = bytearray(), 1 << 20
+    try:
+        with archive.open(info) as f:
+            while block := f.read(chunk):
+                out += block
+                if len(out) > info.file_size:
+                    break
+    except (zipfile.BadZipFile, OSError, EOFError, zlib_error) as err:
+        raise DamagedFileError(where, f"corrupt or truncated inside the archive ({err})") from None
+    if len(out) != info.file_size:
+        raise DamagedFileError(where, f"inflates to {len(out):,} bytes, its header says {info.file_size:,}")
+    return bytes(out)
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -440,10 +521,11 @@ def read_e4_subject(subject_dir: Path | str, *, e4_offset_s: float | None = None
                               + ("" if (subject_dir / f"{sid}.pkl").exists() else f" and no {sid}.pkl")
                               + f"; expected {SPEC.expected_layout}")
     get, where = reader
-    streams = {}
+    streams, files = {}, {}
     for name, columns in E4_STREAMS.items():
-        text, file = get(f"{name}.csv")
-        streams[name] = parse_e4_csv(text, file, columns=columns)
+        text, files[name] = get(f"{name}.csv")
+        streams[name] = parse_e4_csv(text, files[name], columns=columns)
+    check_spans({Path(files[k]).name: (s.start_unix, s.start_unix + s.duration_s) for k, s in streams.items()}, where)
     signal, start = assemble(streams, where)
     protocol = read_quest(subject_dir / f"{sid}_quest.csv")
     if e4_offset_s is not None:
@@ -513,6 +595,8 @@ def read_pkl_subject(path: Path | str) -> Recording:
         subject = subject.decode("latin1")
     if str(subject) != path.stem:
         raise DataFormatError(f"{path}: says it holds subject {subject!r}, but the file is named {path.name}")
+    spans = {f"wrist {k}": (0.0, s.duration_s) for k, s in streams.items()}
+    check_spans({**spans, "label": (0.0, labels.size / PKL_LABEL_FS)}, str(path))
     signal, _ = assemble(streams, str(path))
     return Recording(path.stem, signal, label_intervals(labels), "pkl", 0.0,
                      "synchronised by WESAD's authors (double tap in both devices' ACC); labels at 700 Hz")
