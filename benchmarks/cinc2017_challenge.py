@@ -93,9 +93,9 @@ def build_model(name: str, tiny: bool) -> torch.nn.Module:
     raise SystemExit(f"--model must be signal_transformer or cnn1d, got {name!r}")
 
 
-def class_weights(y: np.ndarray, n_classes: int = 4) -> list[float]:
+def class_weights(y: np.ndarray, n_outputs: int = 4) -> list[float]:
     """Balanced weights n / (K * n_k) over the classes present; 1 for an absent one (the synthetic set has no ~)."""
-    counts = np.bincount(y, minlength=n_classes)
+    counts = np.bincount(y, minlength=n_outputs)
     present = counts > 0
     return [len(y) / (present.sum() * c) if c else 1.0 for c in counts]
 

@@ -71,8 +71,8 @@ def _stratified_cut(y: np.ndarray, pool: np.ndarray, size: float, seed: int) -> 
     if n_take == 0 or n_take == len(pool):
         raise ValueError(f"cannot take {size:.0%} of {len(pool)} items: the result would be empty or everything")
     splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_take, random_state=seed)
-    n_classes = len(np.unique(y[pool]))
-    if min(Counter(y[pool].tolist()).values()) < 2 or n_classes > min(n_take, len(pool) - n_take):
+    n_present = len(np.unique(y[pool]))
+    if min(Counter(y[pool].tolist()).values()) < 2 or n_present > min(n_take, len(pool) - n_take):
         # Stratification needs >= 2 items per class and room for every class on both sides: else plain shuffle.
         warnings.warn("a class has too few items to stratify; splitting without stratification", stacklevel=3)
         splitter = ShuffleSplit(n_splits=1, test_size=n_take, random_state=seed)

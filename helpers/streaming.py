@@ -96,7 +96,7 @@ class StreamResult:
     end_s : np.ndarray
         float64 ``(n,)``: time at which each window completed (its last sample), seconds from the stream start.
     proba : np.ndarray
-        float64 ``(n, n_classes)``.
+        float64 ``(n, n_outputs)``.
     latency_ms : np.ndarray
         float64 ``(n,)``: wall-clock milliseconds of each classification (features and model, not the buffer).
     """

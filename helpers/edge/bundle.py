@@ -68,9 +68,9 @@ def write_bundle(int8_tflite: bytes, out_dir: str | Path, *, arena_bytes: int, m
     if info["input"]["dtype"] != "INT8" or info["output"]["dtype"] != "INT8":
         raise ValueError(f"the bundle expects a full-int8 model; input is {info['input']['dtype']}, output is "
                          f"{info['output']['dtype']}: quantise with helpers.edge.quantize_int8")
-    n_classes = info["output"]["shape"][-1]
-    if len(class_names) != n_classes:
-        raise ValueError(f"{n_classes} outputs but {len(class_names)} class names: {class_names}")
+    n_outputs = info["output"]["shape"][-1]
+    if len(class_names) != n_outputs:
+        raise ValueError(f"{n_outputs} outputs but {len(class_names)} class names: {class_names}")
     ops = op_names(int8_tflite)
     missing = [op for op in ops if op not in RESOLVER_METHODS]
     if missing:
@@ -87,7 +87,7 @@ def write_bundle(int8_tflite: bytes, out_dir: str | Path, *, arena_bytes: int, m
     fields = {
         "model_name": model_name, "window_desc": window_desc, "tflite_name": "model.tflite",
         "arena_measured": arena_bytes, "arena_bytes": reserved, "input_elements": int(np.prod(shape)),
-        "input_shape": f"input shape {tuple(shape)}", "n_classes": n_classes,
+        "input_shape": f"input shape {tuple(shape)}", "n_outputs": n_outputs,
         "input_scale": repr(info["input"]["scale"]), "input_zero_point": info["input"]["zero_point"],
         "output_scale": repr(info["output"]["scale"]), "output_zero_point": info["output"]["zero_point"],
         "class_names": ", ".join(f'"{c}"' for c in class_names), "n_ops": len(ops),

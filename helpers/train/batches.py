@@ -59,8 +59,8 @@ def as_signal_tensor(X: ArrayLike, name: str = "X") -> torch.Tensor:
     return X.contiguous()
 
 
-def as_label_tensor(y: ArrayLike, n: int, n_classes: int | None = None, name: str = "y") -> torch.Tensor:
-    """Check and convert integer class labels to int64 of shape (n,), each in [0, n_classes)."""
+def as_label_tensor(y: ArrayLike, n: int, n_outputs: int | None = None, name: str = "y") -> torch.Tensor:
+    """Check and convert integer class labels to int64 of shape (n,), each in [0, n_outputs)."""
     if not isinstance(y, torch.Tensor):
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
@@ -74,20 +74,20 @@ def as_label_tensor(y: ArrayLike, n: int, n_classes: int | None = None, name: st
     if y.is_floating_point() and not torch.equal(y, y.round()):
         raise ValueError(f"{name} must hold integer class indices, got non-integer values")
     y = y.long()
-    if n_classes is not None and len(y) and (y.min() < 0 or y.max() >= n_classes):
+    if n_outputs is not None and len(y) and (y.min() < 0 or y.max() >= n_outputs):
         raise ValueError(f"{name} has labels in [{int(y.min())}, {int(y.max())}] but the model has "
-                         f"n_outputs={n_classes}: labels must be in [0, {n_classes - 1}]")
+                         f"n_outputs={n_outputs}: labels must be in [0, {n_outputs - 1}]")
     return y
 
 
-def as_dataset(data, n_classes: int | None, name: str) -> Dataset:
+def as_dataset(data, n_outputs: int | None, name: str) -> Dataset:
     """``(X, y)`` pair -> checked :class:`ArrayPairs`; a torch Dataset is passed through unchanged."""
     if isinstance(data, Dataset):
         return data
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise TypeError(f"{name} must be an (X, y) pair or a torch Dataset, got {type(data).__name__}")
     X = as_signal_tensor(data[0], f"{name} X")
-    return ArrayPairs(X, as_label_tensor(data[1], len(X), n_classes, f"{name} y"))
+    return ArrayPairs(X, as_label_tensor(data[1], len(X), n_outputs, f"{name} y"))
 
 
 def dataset_labels(ds: Dataset) -> np.ndarray:

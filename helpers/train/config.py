@@ -126,7 +126,7 @@ def check_config(cfg: TrainConfig) -> None:
             raise ValueError(f"TrainConfig: {message}")
 
 
-def resolve_monitor(cfg: TrainConfig, n_classes: int, has_val: bool) -> tuple[str | None, str]:
+def resolve_monitor(cfg: TrainConfig, n_outputs: int, has_val: bool) -> tuple[str | None, str]:
     """The metric that chooses the kept weights, and whether higher is better: ``("val_roc_auc", "max")``.
 
     ``monitor="auto"`` becomes val_roc_auc for binary tasks and val_macro_f1 otherwise, or None without
@@ -137,11 +137,11 @@ def resolve_monitor(cfg: TrainConfig, n_classes: int, has_val: bool) -> tuple[st
         raise ValueError(f"monitor must be one of {allowed}, got {cfg.monitor!r}")
     monitor = cfg.monitor
     if monitor == "auto":
-        monitor = None if not has_val else "val_roc_auc" if n_classes == 2 else "val_macro_f1"
+        monitor = None if not has_val else "val_roc_auc" if n_outputs == 2 else "val_macro_f1"
     elif monitor.startswith("val_") and not has_val:
         raise ValueError(f"monitor={monitor!r} needs validation data: pass val=(X_val, y_val)")
-    if monitor == "val_roc_auc" and n_classes != 2:
-        raise ValueError(f"val_roc_auc is defined for binary tasks; this model has {n_classes} outputs")
+    if monitor == "val_roc_auc" and n_outputs != 2:
+        raise ValueError(f"val_roc_auc is defined for binary tasks; this model has {n_outputs} outputs")
     if cfg.mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {cfg.mode!r}")
     mode = cfg.mode if cfg.mode != "auto" else ("min" if monitor and monitor.endswith("loss") else "max")

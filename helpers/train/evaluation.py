@@ -14,7 +14,7 @@ from .batches import as_label_tensor, as_signal_tensor
 from .records import Records
 
 
-def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> dict[str, float]:
+def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_outputs: int) -> dict[str, float]:
     """loss (plain cross-entropy), accuracy, macro_f1 and, for 2 classes, roc_auc of P(class 1).
 
     The loss is unweighted and unsmoothed whatever the training loss, so that it is a proper score comparable
@@ -23,9 +23,9 @@ def classification_metrics(logits: torch.Tensor, y: torch.Tensor, n_classes: int
     logits, y = logits.float().cpu(), y.cpu()
     pred = logits.argmax(1).numpy()
     out = {"loss": F.cross_entropy(logits, y).item(), "accuracy": float((pred == y.numpy()).mean()),
-           "macro_f1": float(f1_score(y.numpy(), pred, labels=list(range(n_classes)), average="macro",
+           "macro_f1": float(f1_score(y.numpy(), pred, labels=list(range(n_outputs)), average="macro",
                                       zero_division=0))}
-    if n_classes == 2:
+    if n_outputs == 2:
         both = len(np.unique(y.numpy())) == 2
         out["roc_auc"] = float(roc_auc_score(y.numpy(), logits.softmax(1)[:, 1].numpy())) if both else math.nan
     return out
@@ -65,7 +65,7 @@ def predict_proba(model: nn.Module, X, batch_size: int = 256) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray float32, shape (n, n_classes)
+    np.ndarray float32, shape (n, n_outputs)
         Rows sum to 1; column 1 is P(positive) for binary tasks.
     """
     return torch.from_numpy(_logits(model, X, batch_size)).softmax(1).numpy()
@@ -180,7 +180,7 @@ def aggregate_by_record(proba, record_ids, how: str = "mean") -> tuple[np.ndarra
     proba, record_ids = np.asarray(proba), np.asarray(record_ids)
     if proba.ndim != 2:
         hint = " (for P(positive) alone pass proba[:, None])" if proba.ndim == 1 else ""
-        raise ValueError(f"proba must have shape (n_windows, n_classes), got {proba.shape}{hint}")
+        raise ValueError(f"proba must have shape (n_windows, n_outputs), got {proba.shape}{hint}")
     if record_ids.ndim != 1 or len(record_ids) != len(proba):
         raise ValueError(f"proba has {len(proba)} rows (windows) but record_ids has shape {record_ids.shape}: "
                          "pass one record id per window, shape (n_windows,)")
@@ -218,7 +218,7 @@ def predict_records(model: nn.Module, X, record_ids, batch_size: int = 256,
     -------
     records : np.ndarray, shape (n_records,)
         Sorted distinct record ids.
-    proba : np.ndarray float64, shape (n_records, n_classes)
+    proba : np.ndarray float64, shape (n_records, n_outputs)
     """
     if len(np.asarray(record_ids)) != len(X):
         raise ValueError(f"X has {len(X)} windows but record_ids has {len(np.asarray(record_ids))} entries: "

@@ -46,7 +46,7 @@ def fit(model: nn.Module, train, val=None, config: TrainConfig | None = None) ->
     Parameters
     ----------
     model : nn.Module
-        Maps ``(B, C, T)`` float32 to logits ``(B, n_classes)``; moved to the training device in place.
+        Maps ``(B, C, T)`` float32 to logits ``(B, n_outputs)``; moved to the training device in place.
     train, val : (X, y) pair, Records, or torch Dataset
         ``X`` array/tensor ``(n, C, T)`` float, ``y`` int class indices ``(n,)``; a Dataset yields ``(x, y)``.
         :class:`Records` holds variable-length records: batches bucketed by length, random crops for training,
@@ -146,7 +146,7 @@ class _Run:
     ctx: D.DistContext
     model: nn.Module  # the model itself: validation, state dicts, checkpoints
     net: nn.Module  # what a training step calls: the model, DDP-wrapped and/or compiled
-    n_classes: int
+    n_outputs: int
     amp_dtype: torch.dtype | None  # autocast dtype, None for float32
     criterion: nn.Module
     sampler: Iterable[int]  # shuffles the training set; a DistributedSampler under DDP
@@ -191,15 +191,15 @@ def _setup(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -
     torch.manual_seed(cfg.seed + ctx.rank)  # dropout masks: reproducible, and different on each rank
     amp_dtype = resolve_amp(cfg.amp, device)
     model.to(device)
-    n_classes = getattr(model, "n_outputs", None)
-    train_ds = as_dataset(train, n_classes, "train")
+    n_outputs = getattr(model, "n_outputs", None)
+    train_ds = as_dataset(train, n_outputs, "train")
     if len(train_ds) == 0:
         raise ValueError("the training set is empty")
-    n_classes = n_classes or _probe_n_outputs(model, train_ds, device)
-    val_ds = None if val is None else as_dataset(val, n_classes, "val")
-    monitor, mode = resolve_monitor(cfg, n_classes, has_val=val_ds is not None)
+    n_outputs = n_outputs or _probe_n_outputs(model, train_ds, device)
+    val_ds = None if val is None else as_dataset(val, n_outputs, "val")
+    monitor, mode = resolve_monitor(cfg, n_outputs, has_val=val_ds is not None)
 
-    criterion = make_loss(cfg.loss, class_weights=_class_weights(cfg.class_weights, train_ds, n_classes),
+    criterion = make_loss(cfg.loss, class_weights=_class_weights(cfg.class_weights, train_ds, n_outputs),
                           focal_gamma=cfg.focal_gamma, label_smoothing=cfg.label_smoothing).to(device)
     if cfg.grad_checkpointing:
         if not hasattr(model, "set_grad_checkpointing"):
@@ -225,7 +225,7 @@ def _setup(model: nn.Module, train, val, cfg: TrainConfig, ctx: D.DistContext) -
     history.monitor, history.world_size = monitor, ctx.world_size
     progress = Progress(cfg.progress, cfg.epochs, monitor, active=ctx.is_main)
     progress.say(_describe(model, train_ds, val_ds, len(train_loader), cfg, ctx, amp_dtype, monitor, mode))
-    return _Run(cfg, ctx, model, net, n_classes, amp_dtype, criterion, sampler, train_loader, val_loader, optimizer,
+    return _Run(cfg, ctx, model, net, n_outputs, amp_dtype, criterion, sampler, train_loader, val_loader, optimizer,
                 scheduler, scaler, monitor, mode, history, progress, compiled=bool(cfg.compile))
 
 
@@ -340,9 +340,9 @@ def _train_step(run: _Run, x: torch.Tensor, y: torch.Tensor,
     with torch.autocast(run.device.type, dtype=run.amp_dtype or torch.float32, enabled=run.amp_dtype is not None):
         logits = run.net(x) if mask is None else run.net(x, padding_mask=mask)
     logits = logits.float()  # losses and softmax in float32, whatever autocast chose
-    if logits.ndim != 2 or logits.shape[1] != run.n_classes:
+    if logits.ndim != 2 or logits.shape[1] != run.n_outputs:
         raise ValueError(f"model returned logits of shape {tuple(logits.shape)}, expected "
-                         f"(batch, {run.n_classes}); binary tasks use n_outputs=2 with cross-entropy")
+                         f"(batch, {run.n_outputs}); binary tasks use n_outputs=2 with cross-entropy")
     loss = run.criterion(logits, y) if cfg.loss_fn is None else cfg.loss_fn(logits, y, x)
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
@@ -364,7 +364,7 @@ def _validate(run: _Run) -> dict[str, float]:
     D.broadcast_state(run.model, run.ctx, buffers_only=True)  # every rank validates the same model
     logits, targets = collect_logits(run.model, run.val_loader, run.device)
     logits, targets = D.all_gather_cat(logits, run.ctx), D.all_gather_cat(targets, run.ctx)
-    out = classification_metrics(logits, targets, run.n_classes)
+    out = classification_metrics(logits, targets, run.n_outputs)
     if run.cfg.metrics:
         y, proba = targets.cpu().numpy(), logits.float().softmax(1).cpu().numpy()
         for name, fn in run.cfg.metrics.items():
@@ -431,16 +431,16 @@ def _probe_n_outputs(model: nn.Module, ds: Dataset, device: torch.device) -> int
     return out.shape[-1]
 
 
-def _class_weights(spec, train_ds: Dataset, n_classes: int) -> np.ndarray | None:
+def _class_weights(spec, train_ds: Dataset, n_outputs: int) -> np.ndarray | None:
     if spec is None:
         return None
     if isinstance(spec, str):
         if spec != "balanced":
             raise ValueError(f"class_weights must be None, 'balanced' or one weight per class, got {spec!r}")
-        return balanced_class_weights(dataset_labels(train_ds), n_classes)
+        return balanced_class_weights(dataset_labels(train_ds), n_outputs)
     w = np.asarray(spec, dtype=np.float32)
-    if w.shape != (n_classes,):
-        raise ValueError(f"class_weights has shape {w.shape}, expected ({n_classes},): one weight per class")
+    if w.shape != (n_outputs,):
+        raise ValueError(f"class_weights has shape {w.shape}, expected ({n_outputs},): one weight per class")
     return w
 
 

@@ -10,27 +10,27 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def balanced_class_weights(labels: np.ndarray | Sequence[int], n_classes: int) -> np.ndarray:
-    """``n_samples / (n_classes * count_c)`` per class, as scikit-learn's ``class_weight="balanced"``.
+def balanced_class_weights(labels: np.ndarray | Sequence[int], n_outputs: int) -> np.ndarray:
+    """``n_samples / (n_outputs * count_c)`` per class, as scikit-learn's ``class_weight="balanced"``.
 
     A class seen half as often weighs twice as much, so each class contributes equally to the loss.
 
     Parameters
     ----------
     labels : array of int, shape (n,)
-    n_classes : int
+    n_outputs : int
 
     Returns
     -------
-    np.ndarray float32, shape (n_classes,)
+    np.ndarray float32, shape (n_outputs,)
     """
     labels = np.asarray(labels)
-    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    counts = np.bincount(labels, minlength=n_outputs).astype(np.float64)
     if (counts == 0).any():
         missing = np.flatnonzero(counts == 0).tolist()
         raise ValueError(f"class_weights='balanced' needs every class in the training labels; "
                          f"class(es) {missing} have no training examples")
-    return (len(labels) / (n_classes * counts)).astype(np.float32)
+    return (len(labels) / (n_outputs * counts)).astype(np.float32)
 
 
 class FocalLoss(nn.Module):

@@ -16,7 +16,7 @@ constexpr int kArenaBytes = {arena_bytes};
 alignas(16) uint8_t tensor_arena[kArenaBytes];
 
 constexpr int kInputLength = {input_elements};   // {input_shape}
-constexpr int kClasses = {n_classes};
+constexpr int kClasses = {n_outputs};
 constexpr float kInputScale = {input_scale}f;     // int8 input: q = round(x / scale) + zero_point
 constexpr int kInputZeroPoint = {input_zero_point};
 constexpr float kOutputScale = {output_scale}f;   // int8 output: logit = (q - zero_point) * scale
