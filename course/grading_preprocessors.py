@@ -4,11 +4,8 @@ Registered in ``course/nbgrader_config.py``. Every class subclasses nbgrader's `
 or through an nbgrader preprocessor): nbconvert's plain ``Preprocessor`` is disabled by default, so nbgrader would
 skip it without a word.
 
-- :class:`ResilientExecute` (autograde): runs the submission in a sandboxed kernel (``sandbox.py``), with the test
-  cells guarded (``kernel_guard.py``), a per-cell and a per-submission time limit, and a kernel that dies (a
-  crash, ``os._exit``, out of memory) or ignores the interrupt (killed) costing the student the cells from there
-  on, instead of aborting that student's autograde with no grades at all. Anything abnormal is recorded in the
-  submission's grading status (``grading_status.py``).
+- ``ResilientExecute`` (autograde) lives in ``trusted_execute.py``: non-test cells in the sandboxed kernel, test
+  cells in the grader (``trusted_checker.py``).
 - :class:`RestoreDeletedCells` (autograde): nbgrader's documented behaviour, restoring graded cells a student
   deleted (``OverwriteCells.add_missing_cells``), with the restored cell placed after the nearest surviving cell
   that precedes it in the source (nbgrader 0.9.6 raises ``KeyError`` when that neighbour is a read-only cell or
@@ -24,29 +21,20 @@ skip it without a word.
 from __future__ import annotations
 
 import html
-import os
 import re
-import signal
-import time
-from pathlib import Path
 from typing import Any
 
 import grading_status
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.exporters import HTMLExporter
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import (
     ClearHiddenTests,
-    Execute,
     NbGraderPreprocessor,
     OverwriteCells,
 )
-from sandbox import SandboxedKernelManager
-from traitlets import Float, List, Unicode
-
-GUARD_SOURCE = (Path(__file__).resolve().parent / "kernel_guard.py").read_text()
+from traitlets import Unicode
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -54,172 +42,6 @@ END_HIDDEN = "END HIDDEN TESTS"
 KERNEL_DIED = "KernelDied"
 # Errors that say the cell could not run, not what a test checks; shown in feedback as they are.
 _RUN_FAILURES = {KERNEL_DIED, "CellTimeoutError"}
-
-
-def _error_output(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-class ResilientExecute(Execute):
-    """nbgrader's ``Execute`` for untrusted submissions.
-
-    - The kernel runs in the sandbox (``kernel_manager_class`` = :class:`sandbox.SandboxedKernelManager`).
-    - Before the first cell, ``kernel_guard`` is installed in the kernel; before every autograder test cell it
-      resets what a submission could patch to make a test pass. A guard that does not answer is flagged.
-    - A per-cell timeout interrupts the kernel and marks that cell as failed; a kernel that ignores the interrupt
-      is killed. A per-submission limit caps the whole run. A dead or killed kernel, or an exhausted submission
-      limit, marks every later code cell "not run", so SaveAutoGrades gives those test cells zero and the batch
-      moves on to the next student. Each of these is recorded in the grading status.
-    - ``clear_output`` requests are ignored while a test cell runs (they could erase a failure).
-    """
-
-    submission_timeout = Float(
-        600.0, help="Seconds for the whole submission (all cells); cells after it are marked not run.").tag(
-        config=True)
-    guarded_modules = List(
-        Unicode(), ["math", "numpy", "numpy.testing", "torch", "torch.nn", "sklearn.metrics"],
-        help="Modules whose attributes are restored before each test cell (see kernel_guard.py).").tag(config=True)
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
-        super().__init__(*args, **kwargs)
-
-    def preprocess(self, nb, resources=None, km=None):
-        self._kernel_dead = None   # None, or why later cells cannot run
-        self._guard = None         # None (not yet), True (installed), False (failed)
-        self._in_test_cell = False
-        self._started = time.monotonic()
-        self._deadline = self._started + self.submission_timeout
-        self._kernel_cpu_s = None
-        self._resources_for_status = resources
-        return super().preprocess(nb, resources, km=km)
-
-    def _flag(self, message: str) -> None:
-        self.log.error("Submission did not grade normally: %s", message)
-        try:
-            grading_status.add_from_resources(self._resources_for_status, "abnormal", message)
-        except (KeyError, TypeError):  # run outside nbgrader's converters (no student): log only
-            pass
-
-    def _get_timeout(self, cell):
-        timeout = super()._get_timeout(cell)
-        remaining = max(1, int(self._deadline - time.monotonic()))
-        return remaining if timeout is None else min(timeout, remaining)
-
-    def _kernel_call(self, expression: str, timeout: float = 60) -> str | None:
-        """Evaluate one expression in the kernel through ``user_expressions`` (no cell, no history, no AST or
-        input transformers); the repr of its value, or None if it failed or did not answer in time."""
-        try:
-            msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression})
-            old, self.timeout = self.timeout, int(timeout)
-            try:
-                reply = self.wait_for_reply(msg_id)
-            finally:
-                self.timeout = old
-        except Exception as error:  # noqa: BLE001 (any failure here means the guard is not in place)
-            self.log.warning("Kernel call failed: %s", error)
-            return None
-        result = (reply or {}).get("content", {}).get("user_expressions", {}).get("r", {})
-        if result.get("status") != "ok":
-            return None
-        return result.get("data", {}).get("text/plain")
-
-    def _install_guard(self) -> None:
-        modules = list(self.guarded_modules)
-        expression = (
-            f"(lambda m: (exec(compile({GUARD_SOURCE!r}, '_course_guard', 'exec'), m.__dict__),"
-            f" __import__('sys').modules.__setitem__('_course_guard', m), m.install({modules!r}))[-1])"
-            "(__import__('types').ModuleType('_course_guard'))"
-        )
-        self._guard = self._kernel_call(expression, timeout=120) == "'installed'"
-        if not self._guard:
-            self._flag("the test-cell guard could not be installed in the kernel")
-
-    def _reset_guard(self, index: int) -> None:
-        if self._kernel_call("__import__('sys').modules['_course_guard'].reset()") != "'reset'":
-            self._flag(f"the test-cell guard did not answer before cell {index} (the submission tampered with "
-                       "the grading machinery?): review this submission by hand")
-
-    def _kill_kernel(self) -> None:
-        provisioner = getattr(self.km, "provisioner", None)
-        process = getattr(provisioner, "process", None)
-        if process is not None and process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except OSError:
-                process.kill()
-
-    def preprocess_cell(self, cell, resources, index):
-        result = self._run_cell(cell, resources, index)
-        if index == len(self.nb.cells) - 1:
-            self._finish()
-        return result
-
-    def _run_cell(self, cell, resources, index):
-        if self._kernel_dead is None and time.monotonic() >= self._deadline and cell.cell_type == "code" \
-                and cell.source.strip():
-            self._kernel_dead = f"not run: the submission's time limit ({self.submission_timeout:g} s) was reached"
-            self._flag(f"submission time limit ({self.submission_timeout:g} s) reached before cell {index}")
-            self._kill_kernel()
-        if self._kernel_dead is not None:
-            if cell.cell_type == "code" and cell.source.strip():
-                cell.outputs = [_error_output(KERNEL_DIED, self._kernel_dead)]
-            return cell, self.resources
-        if cell.cell_type != "code" or not cell.source.strip():
-            return super().preprocess_cell(cell, resources, index)
-        if self._guard is None:
-            self._install_guard()
-        test_cell = utils.is_grade(cell) and not utils.is_solution(cell)
-        if test_cell and self._guard:
-            self._reset_guard(index)
-        self._in_test_cell = test_cell
-        try:
-            return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            self._kernel_dead = "not run: the kernel died in an earlier cell"
-            self._flag(f"the kernel died in cell {index} (a crash, os._exit, or the memory limit)")
-            cell.outputs = list(cell.get("outputs", [])) + [
-                _error_output(KERNEL_DIED, "the kernel died while running this cell (crash or out of memory)")
-            ]
-            return cell, self.resources
-        except CellTimeoutError:
-            # the cell timed out and the kernel did not come back after the interrupt (SIGINT ignored or caught)
-            self._kernel_dead = "not run: the kernel was stopped in an earlier cell"
-            self._flag(f"cell {index} ran past its time limit and ignored the interrupt; the kernel was killed")
-            self._kill_kernel()
-            cell.outputs = list(cell.get("outputs", [])) + [_error_output(
-                "CellTimeoutError", "the cell ran past its time limit and ignored the interrupt; it was stopped")]
-            return cell, self.resources
-        finally:
-            self._in_test_cell = False
-
-    def on_cell_executed(self, **kwargs):
-        super().on_cell_executed(**kwargs)
-        outputs = kwargs["cell"].get("outputs", [])
-        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in outputs):
-            self._flag(f"cell {kwargs['cell_index']} ran past its time limit and was interrupted")
-
-    def _finish(self) -> None:
-        """After the last cell, while the kernel still runs: ask it for its CPU time (the sandboxed kernel is a
-        grandchild whose usage this process cannot see) and record it with the wall time. Reported by the
-        kernel, so a measurement for the instructor, never a basis for a grade."""
-        if self._kernel_dead is None:
-            cpu = self._kernel_call("(lambda r: r.ru_utime + r.ru_stime)(__import__('resource').getrusage(0))")
-            try:
-                self._kernel_cpu_s = float(cpu)
-            except (TypeError, ValueError):
-                self._kernel_cpu_s = None
-        try:
-            grading_status.record_timing(self._resources_for_status, kernel_cpu_s=self._kernel_cpu_s,
-                                         wall_s=round(time.monotonic() - self._started, 1))
-        except (KeyError, TypeError):
-            pass
-
-    def clear_output(self, outs, msg, cell_index):
-        if self._in_test_cell:
-            self.log.warning("Ignored a clear_output request from the kernel during test cell %d", cell_index)
-            return
-        super().clear_output(outs, msg, cell_index)
 
 
 class RestoreDeletedCells(OverwriteCells):

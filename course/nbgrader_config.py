@@ -64,7 +64,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # grading; the slowest cell (training) 17-29 s, the next (loading and synthesising the data) 10-16 s. A cell gets
 # CELL_TIMEOUT_S (4x the slowest cell on that busy machine: an infinite loop costs that cell and two minutes), the
 # whole submission SUBMISSION_TIMEOUT_S (about 5x a busy run); cells after that are marked "not run". A loop that
-# ignores the interrupt is killed.
+# ignores the interrupt is killed and costs that cell only: a fresh kernel replays the cells before it.
+# Test cells never run in the kernel: trusted_execute runs them in this process (trusted_checker.py), asking the
+# kernel only for values, under the same per-cell limit.
 CELL_TIMEOUT_S = 120
 SUBMISSION_TIMEOUT_S = 360
 c.ResilientExecute.kernel_manager_class = "sandbox.SandboxedKernelManager"
@@ -84,15 +86,18 @@ c.Execute.execute_retries = 0
 c.OverwriteCells.add_missing_cells = True
 c.RestoreDeletedCells.add_missing_cells = True
 
+# SanitizeGradeCells first: a submission's nbgrader metadata (unknown, repeated or altered grade cells) is made
+# what the gradebook knows, and each repair flags the submission, before any nbgrader step relies on it.
 c.Autograde.sanitize_preprocessors = [
+    "sanitize_preprocessors.SanitizeGradeCells",
     ClearOutput,
     DeduplicateIds,
     OverwriteKernelspec,
-    "grading_preprocessors.RestoreDeletedCells",
+    "sanitize_preprocessors.RestoreDeletedCells",
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    "grading_preprocessors.ResilientExecute",
+    "trusted_execute.ResilientExecute",
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -101,20 +106,27 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Feedback: scores first (GetGrades), answers awaiting a human marked (MarkManualGrading), hidden-test outputs
-# replaced (HideHiddenTestResults), hidden source removed (ClearHiddenTests), and last, whatever printed it, every
-# line of any hidden test scrubbed from sources and outputs (ScrubHiddenTests). Order matters:
-# HideHiddenTestResults finds the cells by their hidden region. The template says "awaiting manual grading".
+# Feedback (course/feedback_preprocessors.py): scores first (GetGrades), answers awaiting a human marked
+# (MarkManualGrading), the marker text in a student's own cell replaced (NeutraliseMarkers; ClearHiddenTests
+# would refuse the notebook), hidden-test outputs replaced (HideHiddenTestResults), hidden source removed
+# (ClearHiddenTests), every line of any hidden test scrubbed from sources and outputs (ScrubHiddenTests, the last
+# line of defence), and everything the student produced made inert (InertOutputs; Markdown is cleaned by the
+# exporter). Order matters: HideHiddenTestResults finds the cells by their hidden region.
 c.GenerateFeedback.preprocessors = [
     GetGrades,
-    "grading_preprocessors.MarkManualGrading",
-    "grading_preprocessors.HideHiddenTestResults",
+    "feedback_preprocessors.MarkManualGrading",
+    "feedback_preprocessors.NeutraliseMarkers",
+    "feedback_preprocessors.HideHiddenTestResults",
     ClearHiddenTests,
-    "grading_preprocessors.ScrubHiddenTests",
+    "feedback_preprocessors.ScrubHiddenTests",
+    "feedback_preprocessors.InertOutputs",
     CSSHTMLHeaderPreprocessor,
 ]
-c.GenerateFeedback.exporter_class = "grading_preprocessors.CourseFeedbackExporter"
+c.GenerateFeedback.exporter_class = "feedback_preprocessors.CourseFeedbackExporter"
 c.CourseFeedbackExporter.template_name = "course_feedback"
+# nbconvert's own sanitiser too (bleach; it also skips the JavaScript and widget blocks of the template): a
+# second, narrower pass after inert_html's allowlist
+c.CourseFeedbackExporter.sanitize_html = True
 c.CourseFeedbackExporter.extra_template_basedirs = [
     os.path.join(COURSE, "templates"),
     os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),

@@ -253,7 +253,7 @@ def tiny_course(tmp_path_factory):
     src_dir.mkdir(parents=True)
     source = tiny_source()
     nbformat.write(source, src_dir / "tiny.ipynb")
-    api = api_for(root, **{"Execute.timeout": 3, "ResilientExecute.guarded_modules": ["math", "numpy"]})
+    api = api_for(root, **{"Execute.timeout": 3})
     check(api.generate_assignment("tiny"), "generate_assignment")
     release = nbformat.read(root / "assignments" / "tiny" / "tiny.ipynb", as_version=4)
     good = solved(release, source)
