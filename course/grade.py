@@ -1,21 +1,27 @@
 """``make grade``: autograde every submission in a sandbox, write feedback and grades.csv, report what went wrong.
 
-    python course/grade.py [--assignment ID ...] [--unsandboxed]
+    python course/grade.py [--assignment ID ...] [--jobs N] [--unsandboxed]
 
 The trusted side of grading. For each assignment with submissions under ``course/submitted/``:
 
 1. the assignment is registered in the gradebook from its source (``nbgrader generate_assignment`` into a
    throwaway folder): ``assignments/`` is never deleted or rewritten by grading (``make release`` does that, and
    only when asked);
-2. each submission is checked (a notebook that is not valid JSON / nbformat is flagged, not fatal) and
-   autograded on its own (``nbgrader autograde``; its kernel runs in the sandbox of ``sandbox.py``);
-3. feedback is generated and checked a last time for hidden-test text (a page that still shows any is withheld);
-4. ``build/grades.csv`` is exported (``grading_export.py``: autograded points, points awaiting manual grading,
+2. each submission is checked (a notebook that is not valid JSON / nbformat is flagged, not fatal),
+   autograded on its own (``nbgrader autograde``; its kernel runs in the sandbox of ``sandbox.py``) and given
+   its feedback; ``--jobs N`` (``make grade JOBS=N``, default: the number of cores) grades N submissions at
+   once (``grade_parallel.py``);
+3. when nbgrader failed on a submission, the unmodified release is graded as a throwaway student
+   (``probe_machinery``): if that works, the failure was the submission's doing and only it is flagged; if not,
+   the grader is broken (a machinery fault);
+4. every feedback page is checked a last time for hidden-test text (a page that still shows any is withheld);
+5. ``build/grades.csv`` is exported (``grading_export.py``: autograded points, points awaiting manual grading,
    status and notes).
 
-Every submission that did not grade normally is listed on stderr with its reason and in grades.csv. The exit
-status is non-zero only for faults of the machinery (nbgrader failing on a readable notebook, a missing sandbox,
-a feedback page that had to be withheld), never for what a submission did.
+Every submission that did not grade normally is listed on stderr with its reason and in grades.csv as
+``CHECK: <reason>``. The exit status is non-zero only for faults of the machinery (nbgrader failing on the
+release itself, a missing sandbox, a feedback page that had to be withheld), never for what a submission did.
+Scratch folders of graders that no longer run (``biosignal-grade-*`` in the temporary folder) are removed first.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import argparse
 import filecmp
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -34,10 +41,6 @@ sys.path.insert(0, str(COURSE))
 
 import grading_status
 import sandbox
-
-# nbgrader errors caused by what a submission contains (its notebook's metadata), not by the grader
-_SUBMISSION_FAULTS = ("nbgrader metadata", "MetadataValidator", "Notebook JSON is invalid", "duplicate",
-                      "Inconsistent checksums", "cell_type", "validation")
 
 
 def log(message: str) -> None:
@@ -102,53 +105,114 @@ def readable(path: Path) -> str | None:
     return None
 
 
-def grade_assignment(course_dir: Path, root: Path, assignment: str) -> tuple[list[str], dict]:
-    """Autograde and give feedback for every submission of one assignment; machinery faults and per-student rows."""
+def grade_one(course_dir: Path, assignment: str, student: str) -> dict:
+    """Autograde one submission and write its feedback; what happened, for the parent (picklable: this runs in a
+    worker process under ``--jobs N``). ``failure`` is nbgrader's error when autograde or feedback failed for a
+    reason not yet known to be the submission's (``grade_assignment`` decides, with the release as a probe)."""
+    import sandbox_limits
     from nbgrader.api import Gradebook
 
+    start = time.perf_counter()
     api, cfg = load_api(course_dir)
+    root = Path(cfg.CourseDirectory.root)
+    folder = root / cfg.CourseDirectory.submitted_directory / student / assignment
+    outcome = {"student": student, "graded": False, "failure": None}
+    grading_status.clear(course_dir, assignment, student)
+    notebooks = sorted(folder.glob("*.ipynb"))
+    problem = next((f"{nb.name}: {why}" for nb in notebooks if (why := readable(nb))), None)
+    if not notebooks:
+        problem = "no notebook in the submission folder"
+    if problem:
+        grading_status.add(course_dir, assignment, student, "abnormal", problem + "; not graded")
+        with Gradebook(cfg.CourseDirectory.db_url) as gb:
+            gb.update_or_create_student(student)
+    else:
+        result = api.autograde(assignment, student, force=True)
+        step = "autograde"
+        if result["success"]:
+            outcome["graded"] = True
+            result, step = api.generate_feedback(assignment, student, force=True), "feedback"
+        if not result["success"]:
+            text = f"{result.get('error') or ''}\n{result.get('log') or ''}"
+            outcome["failure"] = f"{step} failed: {text[-3000:]}"
+            last = [line for line in text.strip().splitlines() if line.strip()][-1:] or ["unknown error"]
+            grading_status.add(course_dir, assignment, student, "abnormal", f"{step} failed: {last[0][:300]}")
+    mine = {str(folder.resolve()), str((root / cfg.CourseDirectory.autograded_directory / student / assignment)
+                                       .resolve())}
+    for cwd, reason in [e for e in sandbox_limits.EVENTS if str(Path(e[0]).resolve()) in mine]:
+        grading_status.add(course_dir, assignment, student, "limit", reason)
+    outcome["seconds"] = round(time.perf_counter() - start, 1)
+    return outcome
+
+
+def grade_assignment(course_dir: Path, root: Path, assignment: str, jobs: int = 1) -> tuple[list[str], dict]:
+    """Autograde and give feedback for every submission of one assignment; machinery faults and per-student
+    seconds. A submission whose autograde or feedback failed is flagged; the failure is a fault of the machinery
+    only if the unmodified release fails too (``probe_machinery``)."""
+    import grade_parallel
+
+    _, cfg = load_api(course_dir)
     faults = register_assignment(course_dir, assignment)
     if faults:
         return faults, {}
     submitted = root / cfg.CourseDirectory.submitted_directory
     students = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
-    rows = {}
-    graded = []
-    for student in students:
-        start = time.perf_counter()
-        grading_status.clear(course_dir, assignment, student)
-        notebooks = sorted((submitted / student / assignment).glob("*.ipynb"))
-        problem = next((f"{nb.name}: {why}" for nb in notebooks if (why := readable(nb))), None)
-        if not notebooks:
-            problem = "no notebook in the submission folder"
-        if problem:
-            grading_status.add(course_dir, assignment, student, "abnormal", problem + "; not graded")
-            with Gradebook(cfg.CourseDirectory.db_url) as gb:
-                gb.update_or_create_student(student)
+    outcomes = grade_parallel.run(grade_one, course_dir, assignment, students, jobs)
+    failed = [o for o in outcomes if o["failure"]]
+    if failed:
+        broken = probe_machinery(course_dir, assignment)
+        if broken:
+            faults.append(f"{assignment}: the grader fails on the unmodified release too:\n{broken}")
+            for o in failed:
+                grading_status.add(course_dir, assignment, o["student"], "machinery",
+                                   "the grader failed (it fails on the unmodified release too)")
+                faults.append(f"{assignment}/{o['student']}: {o['failure']}")
         else:
-            result = api.autograde(assignment, student, force=True)
+            for o in failed:
+                log(f"{assignment}/{o['student']}: flagged; the grader works on the release, so this submission "
+                    f"caused: {o['failure'][-600:]}")
+    faults += check_feedback(course_dir, root, cfg, assignment, [o["student"] for o in outcomes if o["graded"]])
+    return faults, {o["student"]: o["seconds"] for o in outcomes}
+
+
+PROBE_STUDENT = "_machinery_probe"
+
+
+def probe_machinery(course_dir: Path, assignment: str) -> str | None:
+    """Autograde and give feedback for the unmodified release as a throwaway student; None if both work (so a
+    failure on a submission was that submission's doing), else nbgrader's error. The probe leaves nothing behind:
+    not in the gradebook, not in the course folders."""
+    import shutil
+
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    api, cfg = load_api(course_dir)
+    root = Path(cfg.CourseDirectory.root)
+    release = root / cfg.CourseDirectory.release_directory / assignment
+    folders = [root / getattr(cfg.CourseDirectory, d) / PROBE_STUDENT
+               for d in ("submitted_directory", "autograded_directory", "feedback_directory")]
+    try:
+        shutil.copytree(release, folders[0] / assignment)
+        for nb in (folders[0] / assignment).glob("*.ipynb"):
+            nbformat.write(nbformat.read(nb, as_version=4), nb)
+        for step in (api.autograde, api.generate_feedback):
+            result = step(assignment, PROBE_STUDENT, force=True)
             if not result["success"]:
-                text = f"{result.get('error') or ''}\n{result.get('log') or ''}"
-                kind = "abnormal" if any(k in text for k in _SUBMISSION_FAULTS) else "machinery"
-                last = [line for line in text.strip().splitlines() if line.strip()][-1:] or ["unknown error"]
-                grading_status.add(course_dir, assignment, student, kind, f"autograde failed: {last[0][:300]}")
-                if kind == "machinery":
-                    faults.append(f"{assignment}/{student}: nbgrader autograde failed:\n{text[-3000:]}")
-            else:
-                graded.append(student)
-        rows[student] = round(time.perf_counter() - start, 1)
-    for student in graded:
-        result = api.generate_feedback(assignment, student, force=True)
-        if not result["success"]:
-            faults.append(f"{assignment}/{student}: feedback failed: {result.get('error')}")
-            grading_status.add(course_dir, assignment, student, "machinery", "feedback could not be generated")
-    faults += check_feedback(course_dir, root, cfg, assignment, graded)
-    return faults, rows
+                return f"{result.get('error') or ''}\n{(result.get('log') or '')[-3000:]}"
+        return None
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        grading_status.clear(course_dir, assignment, PROBE_STUDENT)
+        with Gradebook(cfg.CourseDirectory.db_url) as gb:
+            if any(s.id == PROBE_STUDENT for s in gb.students):
+                gb.remove_student(PROBE_STUDENT)  # its submissions go with it
 
 
 def check_feedback(course_dir: Path, root: Path, cfg, assignment: str, students: list[str]) -> list[str]:
     """Last line of defence: a feedback page that still shows a hidden-test line is withheld (and reported)."""
-    from grading_preprocessors import hidden_test_lines, leaks
+    from hidden_tests import hidden_test_lines, leaks
     from nbgrader.api import Gradebook
 
     with Gradebook(cfg.CourseDirectory.db_url) as gb:
@@ -182,6 +246,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
     parser.add_argument("--course-dir", default=str(COURSE), help="folder holding nbgrader_config.py")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="submissions graded at once, each in its own sandbox (default: the number of cores)")
     parser.add_argument("--unsandboxed", action="store_true",
                         help=f"grade without the sandbox (same as {sandbox.UNSANDBOXED_ENV}=1): student code then "
                              "runs with your permissions")
@@ -198,6 +264,14 @@ def main(argv=None) -> int:
         return 2
     if sandbox.unsandboxed_allowed():
         log("WARNING: grading WITHOUT a sandbox: every submission's code runs with your permissions.")
+    import grade_parallel
+    import sandbox_limits
+
+    # a grader stopped by SIGTERM exits through SystemExit, so atexit removes its kernels' scratch folders
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    for stale in sandbox_limits.remove_stale_scratch():
+        log(f"removed {stale}, left by a grader that no longer runs")
+    jobs = args.jobs or grade_parallel.default_jobs()
     course_dir = Path(args.course_dir).resolve()
     _, cfg = load_api(course_dir)
     root = Path(cfg.CourseDirectory.root)
@@ -208,11 +282,25 @@ def main(argv=None) -> int:
         if not (root / cfg.CourseDirectory.source_directory / assignment).is_dir():
             log(f"skipping {assignment}: submissions exist but solutions/{assignment}/ does not")
             continue
-        log(f"== {assignment}")
-        found, rows = grade_assignment(course_dir, root, assignment)
+        log(f"== {assignment} ({jobs} at a time)")
+        start = time.perf_counter()
+        found, rows = grade_assignment(course_dir, root, assignment, jobs=jobs)
+        log(f"== {assignment}: {len(rows)} submissions in {time.perf_counter() - start:.1f} s")
         faults += found
         timings.update({f"{assignment}/{s}": t for s, t in rows.items()})
     grades = export(course_dir)
+    report(course_dir, grades, timings)
+    print(f"scores: {grades}; feedback: {root / cfg.CourseDirectory.feedback_directory}/")
+    if faults:
+        log(f"{len(faults)} grading machinery fault(s):")
+        for fault in faults:
+            log("  " + fault.replace("\n", "\n    "))
+        return 1
+    return 0
+
+
+def report(course_dir: Path, grades: Path, timings: dict) -> None:
+    """The scores table on stdout; flagged submissions and edited or deleted cells on stderr."""
     import csv
 
     with open(grades) as fh:
@@ -231,13 +319,6 @@ def main(argv=None) -> int:
     for row in edited:
         if row not in flagged:
             log(f"NOTE {row['assignment']}/{row['student_id']}: {row['notes']}")
-    print(f"scores: {grades}; feedback: {root / cfg.CourseDirectory.feedback_directory}/")
-    if faults:
-        log(f"{len(faults)} grading machinery fault(s):")
-        for fault in faults:
-            log("  " + fault.replace("\n", "\n    "))
-        return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ Each entry is ``{"kind": ..., "message": ...}``. Kinds:
 - ``deleted``: a graded cell was missing (it was put back);
 - ``abnormal``: the submission did not run normally (timeout, kernel died or was stopped, submission time limit,
   unreadable notebook, guard failure): its score may understate the work;
+- ``malformed``: the notebook's nbgrader metadata or content had to be repaired before grading (a cell with an
+  unknown, repeated or altered ``grade_id``, the hidden-test marker text in an answer): graded, but a human should
+  look;
+- ``limit``: the kernel reached a hard limit of the sandbox (processes, the shared folder) and was stopped;
 - ``machinery``: the grader itself failed on this submission (a bug or an environment problem, not the student).
 """
 from __future__ import annotations
@@ -19,9 +23,9 @@ import json
 import os
 from pathlib import Path
 
-KINDS = ("edited", "deleted", "abnormal", "machinery")
+KINDS = ("edited", "deleted", "abnormal", "malformed", "limit", "machinery")
 # kinds that mean "this score needs a human look"; ``edited`` and ``deleted`` are reported but graded normally
-FLAGGING = ("abnormal", "machinery")
+FLAGGING = ("abnormal", "malformed", "limit", "machinery")
 
 
 def course_dir_from_db_url(db_url: str) -> Path:

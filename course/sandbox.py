@@ -34,7 +34,7 @@ reach (see also the instructor guide, "Running untrusted code"):
 - scratch folders: removed when the kernel is cleaned up, at the grader's exit (``atexit``, also after
   Ctrl-C or SIGTERM), and those of graders that died are removed at the start of ``make grade``;
 - time: the per-cell and per-submission limits are enforced by the grader
-  (``grading_preprocessors.ResilientExecute``).
+  (``trusted_execute.ResilientExecute``).
 
 A limit reached is recorded in ``sandbox_limits.EVENTS``; ``make grade`` turns it into a ``CHECK:`` status.
 
@@ -46,17 +46,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import sandbox_limits
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
-
-import sandbox_limits
 
 UNSANDBOXED_ENV = "BIOSIGNAL_GRADE_UNSANDBOXED"
 _TRUE = {"1", "true", "yes", "on"}
