@@ -32,12 +32,12 @@ would tune on it). One CPU thread by default.
 
 Studies (BVP only, LOSO, printed as one JSON line per arm):
 
-* ``label-efficiency``: for each fold, masked-segment pre-training (:mod:`helpers.ssl`) on all training-subject
+* ``label-efficiency``: for each fold, masked-segment pre-training (:mod:`helpers.train.ssl`) on all training-subject
   windows without labels, then fine-tuning on a stratified 10% (``--label-fraction``) of their labelled windows,
   against the same model trained from scratch on the same 10%.
 * ``distillation``: a teacher (the CNN+Transformer ``signal_transformer``, small config, fed 16 Hz: a 4x average
   pool in front, since at 64 Hz it takes seconds per batch on a CPU), the student trained from scratch, and the
-  student distilled from the teacher (:class:`helpers.distill.DistillationLoss`, T=4, alpha=0.5).
+  student distilled from the teacher (:class:`helpers.train.distill.DistillationLoss`, T=4, alpha=0.5).
 """
 from __future__ import annotations
 
@@ -58,14 +58,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from helpers import augment as aug
+from helpers.train import augment as aug
 from helpers.data import wesad
-from helpers.distill import DistillationLoss
+from helpers.train.distill import DistillationLoss
 from helpers.models import create_model
 from helpers.models.signal_transformer import SignalTransformerConfig
 from helpers.ppg import label_subset, stress_windows
 from helpers.splits import LeaveOneSubjectOut
-from helpers.ssl import PretrainConfig, pretrain
+from helpers.train.ssl import PretrainConfig, pretrain
 from helpers.train import TrainConfig, fit, predict_proba, set_seed
 
 SENSOR_SETS = {"bvp": ("BVP",), "bvp+acc+eda": ("BVP", "ACC_X", "ACC_Y", "ACC_Z", "EDA")}
@@ -239,7 +239,7 @@ def run_label_efficiency(w, args, common: dict) -> list[dict]:
                "label_fraction": args.label_fraction, **summary(per_subject), "finetune_epochs": args.finetune_epochs,
                "seconds": round(seconds[arm], 1), **common}
         if arm == "pretrained":
-            row.update(pretrain_epochs=args.pretrain_epochs, pretrain="masked-segment reconstruction (helpers.ssl)",
+            row.update(pretrain_epochs=args.pretrain_epochs, pretrain="masked-segment reconstruction (helpers.train.ssl)",
                        pretrain_extra=args.pretrain_extra, pretrain_extra_windows=len(extra),
                        ssl_loss_first_last={s: [round(c[0], 4), round(c[-1], 4)] for s, c in ssl_curves.items()})
         out.append(row)

@@ -1,4 +1,4 @@
-"""helpers.augment: shapes, what each augmentation promises, and reproducibility."""
+"""helpers.train.augment: shapes, what each augmentation promises, and reproducibility."""
 
 from functools import partial
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.augment import Compose, add_noise, amplitude_scale, baseline_wander, random_crop, time_warp
+from helpers.train.augment import Compose, add_noise, amplitude_scale, baseline_wander, random_crop, time_warp
 
 
 def ecg_like(b=8, c=2, t=1000, fs=100.0):

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.distill import DistillationLoss, distillation_loss
+from helpers.train.distill import DistillationLoss, distillation_loss
 from helpers.train import TrainConfig, fit
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from helpers.models import TinyPPGTransformer
-from helpers.ssl import (
+from helpers.train.ssl import (
     MaskedSegmentModel,
     PretrainConfig,
     masked_segment_target,

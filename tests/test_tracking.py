@@ -14,7 +14,7 @@ from helpers.train import TrainConfig, fit
 pytest.importorskip("mlflow")
 from mlflow.tracking import MlflowClient
 
-from helpers.tracking import MLflowCallback, default_tracking_uri, runs_table
+from helpers.train.tracking import MLflowCallback, default_tracking_uri, runs_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def train(cb, epochs=3, **cfg):
 
 def test_import_works_without_mlflow_and_the_callback_says_what_to_install():
     code = ("import sys; sys.modules['mlflow'] = None\n"  # makes `import mlflow` fail as if it were not installed
-            "import helpers.tracking as t\n"
+            "import helpers.train.tracking as t\n"
             "try:\n    t.MLflowCallback()\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
                          check=False)
@@ -117,7 +117,7 @@ def test_default_store_is_sqlite_under_build_or_biosignal_mlruns(monkeypatch, tm
 
 
 def test_a_read_only_default_folder_falls_back_to_a_temporary_one(tmp_path, monkeypatch, capsys):
-    from helpers import tracking
+    from helpers.train import tracking
 
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")

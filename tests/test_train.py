@@ -10,7 +10,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch.utils.data import TensorDataset
 
 import helpers.train as train_mod
-from helpers.augment import Compose, amplitude_scale
+from helpers.train.augment import Compose, amplitude_scale
 from helpers.models import CNN1D
 from helpers.train import (
     FocalLoss,

@@ -214,7 +214,7 @@ class TinyPPGTransformer(SignalModel):
     Notes
     -----
     :meth:`encode` returns the tokens before pooling (``(B, N, d_model)``), which self-supervised pre-training
-    (``helpers.ssl``) reconstructs the masked signal from; :attr:`samples_per_token` is the stem's total stride.
+    (``helpers.train.ssl``) reconstructs the masked signal from; :attr:`samples_per_token` is the stem's total stride.
     ``set_grad_checkpointing()`` recomputes the Transformer blocks in backward (their BatchNorm running statistics
     then see each batch twice, which only matters for their momentum).
     """

@@ -10,6 +10,10 @@ Import everything from here (``from helpers.train import fit, TrainConfig``). On
 - ``records``: :class:`Records`, variable-length records in length-bucketed batches with padding masks
   (random crops for training, whole records for scoring), optionally preloaded on the GPU;
 - ``distributed``: the DDP plumbing that lets the same ``fit`` call run under ``torchrun``.
+
+and what plugs into it, imported by name (``from helpers.train import ssl``): ``augment`` (signal augmentations),
+``ssl`` (masked-segment self-supervised pre-training), ``distill`` (knowledge distillation), ``tracking``
+(MLflow logging through ``fit``'s callbacks).
 """
 
 from .checkpoint import load_checkpoint, save_checkpoint

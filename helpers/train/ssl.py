@@ -15,7 +15,7 @@ The **target** is the input itself: the original, un-masked samples ``x`` of eac
 model receives (windows from :func:`helpers.ppg.stress_windows` are already z-scored per subject). Rebuilding a
 missing second of pulse means knowing the heart rate, the pulse shape and how they drift, which is the knowledge
 a stress classifier needs. The decoder is one linear layer, thrown away after pre-training, so the encoder must do
-the work. ``augment`` (the course's :mod:`helpers.augment` functions) is applied to the batch before masking;
+the work. ``augment`` (the course's :mod:`helpers.train.augment` functions) is applied to the batch before masking;
 the target is then the augmented signal.
 
     model = create_model("tiny_transformer", in_channels=1, n_outputs=2, input_length=3840)

@@ -3,7 +3,7 @@
 Comparing four imbalance remedies times three seeds is twelve runs; a notebook's printout of them is gone at the
 next restart. :class:`MLflowCallback` records each ``fit`` as one MLflow run::
 
-    from helpers.tracking import MLflowCallback, runs_table
+    from helpers.train.tracking import MLflowCallback, runs_table
     cb = MLflowCallback("mitbih_beats", run_name="class_weights", params={"strategy": "class_weights"})
     fit(model, (X, y), (X_val, y_val), TrainConfig(epochs=10, callbacks=[cb]))
     cb.log_metrics({"ds2_macro_f1": 0.61})      # test results, after fit, into the same run
@@ -21,7 +21,7 @@ under ``$BIOSIGNAL_MLRUNS`` (a folder, or any MLflow tracking URI such as ``http
 refuses its old folder-of-files store unless told otherwise; SQLite needs no server (SQLAlchemy, which it uses,
 comes with nbgrader). To browse: ``pip install mlflow`` then ``mlflow ui --backend-store-uri sqlite:///<path>``.
 
-MLflow is optional: ``import helpers.tracking`` works without it; creating the callback without it raises an
+MLflow is optional: ``import helpers.train.tracking`` works without it; creating the callback without it raises an
 ImportError that says what to install.
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ def default_tracking_uri() -> str:
     if env:
         folder = Path(env).expanduser()
     else:
-        repo = Path(__file__).resolve().parents[1]
+        repo = Path(__file__).resolve().parents[2]
         folder = repo / "build" / "mlruns" if (repo / "pyproject.toml").is_file() else \
             Path.home() / ".cache" / "biosignal-course" / "mlruns"
     if not _writable(folder):
