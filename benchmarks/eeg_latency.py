@@ -2,7 +2,7 @@
 
 For each model: accuracy under leave-one-subject-out on the first ``--folds`` subjects (high/low ``--target``;
 the held-out subject standardised with its own statistics), then latency while one held-out trial (63 s) is
-replayed sample by sample through :func:`helpers.streaming.stream`: a window completes every 0.5 s (1 s windows,
+replayed sample by sample through :func:`helpers.edge.streaming.stream`: a window completes every 0.5 s (1 s windows,
 50% overlap) and is classified at once; the sequence models read the newest 4 s (7 windows). The latency covers
 normalisation, features (band power) and the model, on one CPU thread (``torch.set_num_threads(1)``), in ms;
 the budget is the 500 ms hop. One JSON line per model, plus a first line saying which data were used.
@@ -34,7 +34,7 @@ from helpers.eeg import (
 )
 from helpers.signal.normalise import normalise_per_subject, subject_statistics
 from helpers.models import EEGCNNLSTM, EEGCNNTransformer, EEGSequenceConfig
-from helpers.streaming import latency_table
+from helpers.edge.streaming import latency_table
 from helpers.train import TrainConfig, fit
 
 NOTE = ("published subject-independent DEAP accuracies are often 55-65%; synthetic-data accuracies describe the "

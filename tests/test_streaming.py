@@ -1,11 +1,11 @@
-"""helpers.streaming: the ring buffer, window emission as samples arrive, and the latency table."""
+"""helpers.edge.streaming: the ring buffer, window emission as samples arrive, and the latency table."""
 
 import numpy as np
 import pytest
 import torch
 
 from helpers.models import EEGCNNLSTM
-from helpers.streaming import RingBuffer, latency_table, one_thread, stream
+from helpers.edge.streaming import RingBuffer, latency_table, one_thread, stream
 
 
 def counting_signal(n_channels=2, n=40):

@@ -16,6 +16,8 @@ The path a model takes, one module per step::
     run_on_qemu(int8_tfl, X, "build/qemu").outputs                  # mcu: emulated Cortex-M4, int8 outputs
 
 ``onnx_export`` gives the desktop comparison (ONNX + onnxruntime latency).
+``streaming`` measures a model as a real-time monitor would run it: one window at a time on one thread, the
+latency of each step against the budget (Unit 3's latency-vs-accuracy table).
 """
 
 from .bundle import write_bundle

@@ -10,7 +10,7 @@ The pipeline, one small module per step::
 
 Fusion with the peripheral channels is in :mod:`.fusion`; the sequence models (CNN + LSTM / Transformer over
 windows) are ``helpers.models.EEGCNNLSTM`` and ``EEGCNNTransformer``; streaming and latency in
-:mod:`helpers.streaming`. Subject-independent accuracy on real DEAP is modest (often 55-65%); on the synthetic
+:mod:`helpers.edge.streaming`. Subject-independent accuracy on real DEAP is modest (often 55-65%); on the synthetic
 set it is a property of the simulator, never a clinical result.
 """
 from __future__ import annotations
