@@ -132,78 +132,32 @@ def make_windows(dataset: SignalDataset, window_s: float, step_s: float | None =
                         "wrap arrays with helpers.data.container.SignalDataset")
     fs_in = check_fs(dataset.fs, "dataset.fs")
     fs = fs_in if fs_out is None else check_fs(fs_out, "fs_out")
-    if window_s is None or window_s <= 0:
-        raise ValueError(f"window_s must be a positive number of seconds, got {window_s!r}")
-    step_s = window_s if step_s is None else step_s
-    if step_s <= 0:
-        raise ValueError(f"step_s must be a positive number of seconds, got {step_s!r}")
-    if normalize not in ("window", "record", None):
-        raise ValueError(f"normalize must be 'window', 'record' or None, got {normalize!r}")
-    if short not in ("pad", "skip"):
-        raise ValueError(f"short must be 'pad' or 'skip', got {short!r}")
-    if max_windows_per_record is not None and max_windows_per_record < 1:
-        raise ValueError(f"max_windows_per_record must be >= 1 or None, got {max_windows_per_record}")
+    win, hop = _check_window_args(fs, window_s, step_s, normalize, short, max_windows_per_record)
     n_channels = _check_records(dataset)
-    win, hop = int(round(window_s * fs)), max(1, int(round(step_s * fs)))
-    if win < 2:
-        raise ValueError(f"window_s={window_s} s is {win} sample(s) at {fs:g} Hz; need at least 2")
-
-    # Filter at the lower of the two rates: fewer samples, and a cutoff must be below Nyquist there anyway.
-    filter_first = fs_out is not None and fs > fs_in
-    # Filters designed once, not per record: each design costs as much as filtering a 30 s record.
-    fs_filter = fs_in if filter_first else fs
-    sos = design_bandpass(fs_filter, low_hz, high_hz) if filter else None
-    zi = sosfilt_zi(sos) if filter else None
-    padlen = edge_padlen(fs_filter, low_hz)
-    up, down = resample_ratio(fs_in, fs) if fs != fs_in else (1, 1)
-    taps = resample_taps(up, down) if fs != fs_in else None
-    records, starts_per_record, was_padded, n_padded, n_skipped = [], [], [], 0, 0
+    # Step 1: every record filtered, resampled and (record-)normalised, at its own length.
+    preprocess = _Preprocess(fs_in, fs, low_hz, high_hz) if filter else _Preprocess(fs_in, fs, None, None, False)
+    records, starts_per_record, was_padded, n_skipped = [], [], [], 0
     for sig in dataset.signals:
-        x = np.asarray(sig, dtype=np.float32).reshape(n_channels, -1)
-        if filter and filter_first:
-            x = apply_sos(sos, x, padlen=padlen, zi=zi)
-        if fs != fs_in:
-            x = resample_poly(x, up, down, axis=-1, window=taps).astype(np.float32, copy=False)
-        if filter and not filter_first:
-            x = apply_sos(sos, x, padlen=padlen, zi=zi)
+        x = preprocess(np.asarray(sig, dtype=np.float32).reshape(n_channels, -1))
         if normalize == "record" or (normalize == "window" and x.shape[-1] < win):
             x = _zscore(x)
-        n_avail = x.shape[-1]
-        is_padded = n_avail < win
-        if is_padded:
-            if short == "skip":
-                n_skipped += 1
-                records.append(x[:, :0])
-                starts_per_record.append(np.zeros(0, dtype=np.int64))
-                was_padded.append(False)
-                continue
-            n_padded += 1
-            padded = np.zeros((n_channels, win), dtype=np.float32)
-            off = (win - n_avail) // 2
-            padded[:, off:off + n_avail] = x
-            x = padded
-            n_avail = win
-        starts = np.arange(0, n_avail - win + 1, hop, dtype=np.int64)
-        if max_windows_per_record is not None and len(starts) > max_windows_per_record:
-            starts = starts[np.unique(np.linspace(0, len(starts) - 1, max_windows_per_record).round().astype(int))]
+        # Step 2: where its windows start (a short record is padded to one window, or skipped).
+        is_short = x.shape[-1] < win
+        if is_short and short == "skip":
+            x, starts, n_skipped = x[:, :0], np.zeros(0, dtype=np.int64), n_skipped + 1
+        else:
+            x = _pad_to(x, win) if is_short else x
+            starts = _window_starts(x.shape[-1], win, hop, max_windows_per_record)
         records.append(x)
         starts_per_record.append(starts)
-        was_padded.append(is_padded)
+        was_padded.append(is_short and short == "pad")
+    n_padded = int(sum(was_padded))
     if n_padded or n_skipped:
         warnings.warn(f"{n_padded + n_skipped} record(s) shorter than the {window_s:g} s window were "
                       f"{'zero-padded' if short == 'pad' else 'skipped'}", stacklevel=2)
-
-    counts = np.array([len(s) for s in starts_per_record], dtype=np.int64)
-    lengths = np.array([r.shape[-1] for r in records], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    global_starts = np.concatenate(starts_per_record + [np.zeros(0, np.int64)]) + np.repeat(offsets, counts)
-    flat = np.concatenate(records, axis=-1) if records else np.zeros((n_channels, 0), np.float32)
-    if len(global_starts):
-        # All records laid end to end; a strided view then yields every window as one gather (no Python loop).
-        X = sliding_window_view(flat, win, axis=-1)[:, global_starts]  # (C, n, T)
-        X = np.ascontiguousarray(X.transpose(1, 0, 2), dtype=np.float32)  # (n, C, T)
-    else:
-        X = np.zeros((0, n_channels, win), np.float32)
+    # Step 3: cut all windows in one gather, then normalise each window.
+    counts = np.array([len(st) for st in starts_per_record], dtype=np.int64)
+    X = _cut(records, starts_per_record, win, n_channels)
     if normalize == "window" and len(X):
         # Padded records were normalised on their real samples only: z-scoring the zeros too would shift them.
         keep = ~np.repeat(np.array(was_padded, dtype=bool), counts)
@@ -215,6 +169,81 @@ def make_windows(dataset: SignalDataset, window_s: float, step_s: float | None =
         record_index=rec_idx, fs=fs, start_s=starts_flat / fs, class_names=tuple(dataset.class_names),
         source=getattr(dataset, "source", "real"), n_padded=n_padded, n_skipped=n_skipped,
     )
+
+
+def _check_window_args(fs: float, window_s, step_s, normalize, short, max_windows_per_record) -> tuple[int, int]:
+    """Window and hop in samples at ``fs``; raise naming the first argument that is not valid."""
+    if window_s is None or window_s <= 0:
+        raise ValueError(f"window_s must be a positive number of seconds, got {window_s!r}")
+    step_s = window_s if step_s is None else step_s
+    if step_s <= 0:
+        raise ValueError(f"step_s must be a positive number of seconds, got {step_s!r}")
+    if normalize not in ("window", "record", None):
+        raise ValueError(f"normalize must be 'window', 'record' or None, got {normalize!r}")
+    if short not in ("pad", "skip"):
+        raise ValueError(f"short must be 'pad' or 'skip', got {short!r}")
+    if max_windows_per_record is not None and max_windows_per_record < 1:
+        raise ValueError(f"max_windows_per_record must be >= 1 or None, got {max_windows_per_record}")
+    win, hop = int(round(window_s * fs)), max(1, int(round(step_s * fs)))
+    if win < 2:
+        raise ValueError(f"window_s={window_s} s is {win} sample(s) at {fs:g} Hz; need at least 2")
+    return win, hop
+
+
+class _Preprocess:
+    """Band-pass and resample one record ``(C, T)`` float32; the filter and resampler are designed once.
+
+    The filter runs at the lower of the two rates: fewer samples, and its cutoff must be below Nyquist there
+    anyway. Designing once matters: each design costs as much as filtering a 30 s record.
+    """
+
+    def __init__(self, fs_in: float, fs: float, low_hz: float | None, high_hz: float | None, enabled: bool = True):
+        self.fs_in, self.fs, self.enabled = fs_in, fs, enabled
+        self.filter_first = fs > fs_in
+        fs_filter = fs_in if self.filter_first else fs
+        self.sos = design_bandpass(fs_filter, low_hz, high_hz) if enabled else None
+        self.zi = sosfilt_zi(self.sos) if enabled else None
+        self.padlen = edge_padlen(fs_filter, low_hz) if enabled else 0
+        self.up, self.down = resample_ratio(fs_in, fs) if fs != fs_in else (1, 1)
+        self.taps = resample_taps(self.up, self.down) if fs != fs_in else None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.enabled and self.filter_first:
+            x = apply_sos(self.sos, x, padlen=self.padlen, zi=self.zi)
+        if self.fs != self.fs_in:
+            x = resample_poly(x, self.up, self.down, axis=-1, window=self.taps).astype(np.float32, copy=False)
+        if self.enabled and not self.filter_first:
+            x = apply_sos(self.sos, x, padlen=self.padlen, zi=self.zi)
+        return x
+
+
+def _pad_to(x: np.ndarray, win: int) -> np.ndarray:
+    """A record shorter than one window, centred in ``win`` zero-padded samples."""
+    padded = np.zeros((x.shape[0], win), dtype=np.float32)
+    off = (win - x.shape[-1]) // 2
+    padded[:, off:off + x.shape[-1]] = x
+    return padded
+
+
+def _window_starts(n_samples: int, win: int, hop: int, max_windows: int | None) -> np.ndarray:
+    """int64 start samples of every whole window; at most ``max_windows``, evenly spread over the record."""
+    starts = np.arange(0, n_samples - win + 1, hop, dtype=np.int64)
+    if max_windows is not None and len(starts) > max_windows:
+        starts = starts[np.unique(np.linspace(0, len(starts) - 1, max_windows).round().astype(int))]
+    return starts
+
+
+def _cut(records: list[np.ndarray], starts_per_record: list[np.ndarray], win: int, n_channels: int) -> np.ndarray:
+    """All windows ``(n, C, win)`` float32: records laid end to end, one strided gather (no Python loop)."""
+    counts = np.array([len(st) for st in starts_per_record], dtype=np.int64)
+    lengths = np.array([r.shape[-1] for r in records], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    global_starts = np.concatenate(starts_per_record + [np.zeros(0, np.int64)]) + np.repeat(offsets, counts)
+    if not len(global_starts):
+        return np.zeros((0, n_channels, win), np.float32)
+    flat = np.concatenate(records, axis=-1)
+    X = sliding_window_view(flat, win, axis=-1)[:, global_starts]  # (C, n, T)
+    return np.ascontiguousarray(X.transpose(1, 0, 2), dtype=np.float32)  # (n, C, T)
 
 
 def _zscore(x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
