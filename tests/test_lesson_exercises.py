@@ -10,12 +10,14 @@ import pytest
 from conftest import ROOT
 from run_course import execute
 
-LESSONS = sorted((ROOT / "lessons").glob("0[0-3]_*.ipynb"))
+LESSONS = sorted((ROOT / "lessons").glob("0[0-3]*_*.ipynb"))
 # The kinds of exercise issue 12 asks for, and the lesson that must hold each: (lesson prefix, self-check function)
 REQUIRED = [("00_", "check_choice"), ("01_", "check_choice"), ("01_", "check_ecg_filter"),
             ("02_", "check_choice"), ("02_", "check_conv1d_arithmetic"), ("03_", "check_patient_split"),
-            ("03_", "check_choice")]
-CHECK_CALL = re.compile(r"selfcheck\.(check_\w+)\(")
+            ("03_", "check_choice"),
+            # issue 21: the mechanics by hand (helpers.selfcheck_mechanics)
+            ("02b_", "check_training_loop"), ("02b_", "check_lstm_cell"), ("02b_", "check_attention")]
+CHECK_CALL = re.compile(r"selfcheck\w*\.(check_\w+)\(")   # helpers.selfcheck and its sibling modules
 
 
 def _tags(cell) -> list[str]:
@@ -43,7 +45,7 @@ def _text(cell) -> str:
     return "".join(parts)
 
 
-def test_lessons_00_to_03_hold_the_required_exercises():
+def test_lessons_hold_the_required_exercises():
     calls = {p.name: [CHECK_CALL.findall(c.source) for c in nbformat.read(p, as_version=4).cells
                       if "selfcheck" in _tags(c)] for p in LESSONS}
     for prefix, check in REQUIRED:
