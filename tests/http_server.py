@@ -8,7 +8,8 @@ Usage::
 
 It can ignore ``Range``, cut a transfer short (``truncate``: announce the full Content-Length, send fewer
 bytes, close; ``fail_first``: only for the first requests), send slowly (``slow``: the whole body over a given
-time) or drip (``drip``: one byte per interval, forever), and logs every request path and ``Range`` header.
+time) or drip (``drip``: one byte per interval, forever), send no Content-Length (``no_length``: the body ends
+when the connection closes) or a bogus one (``content_length``), and logs every request path and ``Range`` header.
 """
 from __future__ import annotations
 
@@ -40,12 +41,17 @@ class LocalServer:
         goes away: a per-read timeout never fires.
     status : dict of str to int, optional
         For these paths, answer this HTTP error status (e.g. 503) instead of the file.
+    no_length : set of str, optional
+        For these paths, send no Content-Length header: only the closed connection ends the body.
+    content_length : dict of str to str, optional
+        For these paths, send this Content-Length header value instead of the real one (e.g. ``"abc"``).
     """
 
     def __init__(self, files: dict[str, bytes], *, range_support: bool = True,
                  truncate: dict[str, int] | None = None, fail_first: dict[str, int] | None = None,
                  slow: dict[str, float] | None = None, drip: dict[str, float] | None = None,
-                 status: dict[str, int] | None = None) -> None:
+                 status: dict[str, int] | None = None, no_length: set[str] | None = None,
+                 content_length: dict[str, str] | None = None) -> None:
         self.files = dict(files)
         self.range_support = range_support
         self.truncate = dict(truncate or {})
@@ -53,6 +59,8 @@ class LocalServer:
         self.slow = dict(slow or {})
         self.drip = dict(drip or {})
         self.status = dict(status or {})
+        self.no_length = set(no_length or ())
+        self.content_length = dict(content_length or {})
         self.requests: list[str] = []
         self.ranges: list[str | None] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -87,7 +95,8 @@ class LocalServer:
                     status = 206
                 payload = body[start:]
                 self.send_response(status)
-                self.send_header("Content-Length", str(len(payload)))
+                if self.path not in owner.no_length:
+                    self.send_header("Content-Length", owner.content_length.get(self.path, str(len(payload))))
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
                 self.send_header("Accept-Ranges", "bytes" if owner.range_support else "none")

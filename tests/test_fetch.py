@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import stat
 import subprocess
@@ -32,6 +33,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.http_server import LocalServer, closed_port_url
 
+fetch_module = importlib.import_module("helpers.data.fetch")  # helpers.data.fetch is also a function's name
 ROOT = Path(__file__).resolve().parent.parent
 BODY = np.random.default_rng(0).bytes(300_000)
 SHA = hashlib.sha256(BODY).hexdigest()
@@ -84,7 +86,8 @@ def test_good_file_is_downloaded_and_verified(tmp_path, digest):
         kw = {"sha256": SHA} if digest == "sha256" else {"md5": MD5}
         path = download(server.url("/f.bin"), tmp_path / "f.bin", **QUIET, **kw)
     assert path.read_bytes() == BODY
-    assert os.listdir(tmp_path) == ["f.bin"]  # no temporary file left behind
+    assert sorted(os.listdir(tmp_path)) == [".f.bin.sha256", "f.bin"]  # no part file left; the digest recorded
+    assert (tmp_path / ".f.bin.sha256").read_text() == f"{SHA}  f.bin\n"
 
 
 def test_bad_checksum_leaves_no_file_and_names_file_and_digests(tmp_path):
@@ -189,7 +192,7 @@ def test_two_processes_fetching_the_same_file_both_end_with_it_verified(tmp_path
                  for _ in range(2)]
         errors = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
-    assert dest.read_bytes() == BODY and os.listdir(dest.parent) == ["f.bin"]
+    assert dest.read_bytes() == BODY and sorted(os.listdir(dest.parent)) == [".f.bin.sha256", "f.bin"]
     assert server.requests == ["/f.bin"]  # the second waited on the lock, then found the verified file
 
 
@@ -221,8 +224,8 @@ def test_read_only_cache_folder_is_a_one_line_error(tmp_path, monkeypatch):
     if os.geteuid() == 0:  # root writes anywhere: make the temporary files fail as they would for a user
         def denied(*args, dir=None, **kwargs):
             raise PermissionError(13, "Permission denied", dir)
-        monkeypatch.setattr(tempfile, "NamedTemporaryFile", denied)
         monkeypatch.setattr(tempfile, "mkstemp", denied)
+        monkeypatch.setattr(fetch_module, "open", lambda path, *a, **k: denied(dir=path), raising=False)
     try:
         with LocalServer({"/f.bin": BODY}) as server, pytest.raises(DataUnavailableError) as err:
             download(server.url("/f.bin"), ro / "f.bin", sha256=SHA, **QUIET)
@@ -272,3 +275,93 @@ def test_atomic_dir_appears_complete_or_not_at_all(tmp_path):
         (tmp / "a").write_text("1")
     assert (tmp_path / "d" / "a").read_text() == "1"
     assert os.listdir(tmp_path) == ["d"]
+
+
+# ---------------------------------------------------------------- never silently incomplete (issue 19)
+
+def _kill_mid_transfer(server: LocalServer, dest: Path) -> int:
+    """Start a child downloading ``/f.bin`` into ``dest``, SIGKILL it once bytes have arrived; the part's size."""
+    code = (f"from helpers.data.fetch import download\n"
+            f"download({server.url('/f.bin')!r}, {str(dest)!r}, sha256={SHA!r}, progress=False, retries=0)\n")
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    part = dest.parent / f".{dest.name}.part"
+    stop = time.monotonic() + 30
+    while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < stop:
+        time.sleep(0.02)
+    child.kill()
+    child.wait()
+    assert part.exists(), "the child never started writing"
+    return part.stat().st_size
+
+
+def test_a_download_killed_mid_transfer_is_resumed_by_the_next_fetch_and_nothing_is_left(tmp_path):
+    dest = tmp_path / "f.bin"
+    with LocalServer({"/f.bin": BODY}, slow={"/f.bin": 3.0}) as server:
+        have = _kill_mid_transfer(server, dest)
+        assert 0 < have < len(BODY) and not dest.exists()  # the kill left only the part, under its own name
+        download(server.url("/f.bin"), dest, sha256=SHA, **QUIET)
+    assert server.ranges == [None, f"bytes={have}-"]  # the second request asked only for the rest
+    assert dest.read_bytes() == BODY
+    assert sorted(os.listdir(tmp_path)) == [".f.bin.sha256", "f.bin"]
+
+
+def test_a_part_left_by_a_kill_is_replaced_when_the_server_ignores_range(tmp_path):
+    dest = tmp_path / "f.bin"
+    with LocalServer({"/f.bin": BODY}, slow={"/f.bin": 3.0}) as server:
+        _kill_mid_transfer(server, dest)
+        server.range_support = False
+        download(server.url("/f.bin"), dest, sha256=SHA, **QUIET)
+    assert dest.read_bytes() == BODY  # the 200 answer started the file again instead of being appended
+    assert sorted(os.listdir(tmp_path)) == [".f.bin.sha256", "f.bin"]
+
+
+def test_a_body_cut_short_with_neither_length_nor_digest_is_refused(tmp_path):
+    with LocalServer({"/f.bin": BODY}, no_length={"/f.bin"}, truncate={"/f.bin": 1000}) as server, \
+            pytest.raises(DataUnavailableError) as err:
+        download(server.url("/f.bin"), tmp_path / "f.bin", **QUIET)
+    assert str(err.value).startswith(f"{server.url('/f.bin')}: the server sent neither a length (Content-Length) "
+                                     "nor a chunked body and no checksum is known, so a complete transfer cannot "
+                                     "be told from one cut short (1000 bytes arrived); nothing was kept.")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_body_without_length_is_accepted_when_its_digest_says_it_is_complete(tmp_path):
+    with LocalServer({"/f.bin": BODY}, no_length={"/f.bin"}) as server:
+        assert download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, **QUIET).read_bytes() == BODY
+
+
+def test_a_zero_byte_cached_file_without_digest_is_not_a_cache_hit(tmp_path):
+    (tmp_path / "f.bin").write_bytes(b"")
+    with LocalServer({"/f.bin": BODY}) as server:
+        download(server.url("/f.bin"), tmp_path / "f.bin", **QUIET)
+    assert server.requests == ["/f.bin"] and (tmp_path / "f.bin").read_bytes() == BODY
+
+
+def test_without_a_published_digest_the_first_download_is_recorded_and_checked_after(tmp_path):
+    dest = tmp_path / "f.bin"
+    with LocalServer({"/f.bin": BODY}) as server:
+        download(server.url("/f.bin"), dest, **QUIET)
+        download(server.url("/f.bin"), dest, **QUIET)  # verified against the record: no request
+        assert server.requests == ["/f.bin"]
+        dest.write_bytes(BODY[:-1] + b"x")  # same size, different bytes: no longer what was downloaded
+        download(server.url("/f.bin"), dest, **QUIET)
+        assert server.requests == ["/f.bin", "/f.bin"]
+    assert dest.read_bytes() == BODY and (tmp_path / ".f.bin.sha256").read_text() == f"{SHA}  f.bin\n"
+
+
+def test_a_content_length_that_is_not_a_number_is_a_clear_error(tmp_path):
+    with LocalServer({"/f.bin": BODY}, content_length={"/f.bin": "abc"}) as server, \
+            pytest.raises(DataUnavailableError) as err:
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, **QUIET)
+    assert not isinstance(err.value, ChecksumError)
+    assert str(err.value) == (f"{server.url('/f.bin')}: the server's Content-Length header is not a number of bytes "
+                              "('abc'), so the transfer cannot be checked; nothing was kept. Try again later; if it "
+                              "persists, a proxy is rewriting the answer.")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cut_transfer_is_resumed_with_range_within_one_fetch(tmp_path):
+    with LocalServer({"/f.bin": BODY}, fail_first={"/f.bin": 1}) as server:
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False, retries=1)
+    assert server.ranges == [None, f"bytes={len(BODY) // 2}-"]
+    assert (tmp_path / "f.bin").read_bytes() == BODY

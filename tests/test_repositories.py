@@ -51,7 +51,8 @@ def test_fetch_physionet_verifies_every_file_against_sha256sums(tmp_path):
         with pytest.raises(ChecksumError, match="100.atr"):
             fetch_physionet(server.url("/mitdb"), ["100.atr"], tmp_path / "again", **QUIET)
     assert not (tmp_path / "again" / "100.atr").exists()
-    assert sorted(os.listdir(tmp_path)) == ["100.atr", "100.dat", "100.hea", "again"]  # the list is not cached
+    assert sorted(os.listdir(tmp_path)) == [".100.atr.sha256", ".100.dat.sha256", ".100.hea.sha256", "100.atr",
+                                            "100.dat", "100.hea", "again"]  # the list is not cached; digests are
 
 
 def test_captive_portal_page_as_sha256sums_is_refused_and_not_trusted_later(tmp_path):
@@ -74,10 +75,28 @@ def test_fetch_physionet_refuses_a_name_without_checksum(tmp_path):
 
 
 def test_fetch_physionet_with_every_file_cached_works_offline(tmp_path):
-    for name, body in FILES.items():
-        (tmp_path / name).write_bytes(body)
+    with physionet_server() as server:
+        fetch_physionet(server.url("/mitdb"), list(FILES), tmp_path, **QUIET)
     assert fetch_physionet(closed_port_url("/mitdb/"), list(FILES), tmp_path, **QUIET) == \
         [tmp_path / n for n in FILES]
+
+
+@pytest.mark.parametrize("damage", ["emptied", "copied by hand"])
+def test_a_cached_file_that_fails_its_recorded_digest_is_not_a_cache_hit(tmp_path, damage):
+    with physionet_server() as server:
+        fetch_physionet(server.url("/mitdb"), list(FILES), tmp_path, **QUIET)
+    if damage == "emptied":
+        (tmp_path / "100.dat").write_bytes(b"")
+    else:
+        (tmp_path / ".100.dat.sha256").unlink()  # nothing says this file is complete
+    with pytest.raises(DataUnavailableError, match="Could not reach"):  # it goes online instead of trusting it
+        fetch_physionet(closed_port_url("/mitdb/"), list(FILES), tmp_path, **QUIET)
+    with physionet_server() as server:
+        fetch_physionet(server.url("/mitdb"), list(FILES), tmp_path, **QUIET)
+        again = ["/mitdb/100.dat"] if damage == "emptied" else []  # a good copy is checked, recorded, kept
+        assert server.requests == ["/mitdb/SHA256SUMS.txt", *again]
+    assert (tmp_path / "100.dat").read_bytes() == FILES["100.dat"]
+    fetch_physionet(closed_port_url("/mitdb/"), list(FILES), tmp_path, **QUIET)  # offline again
 
 
 def test_fetch_physionet_offline_gives_the_offline_instruction(tmp_path):
@@ -146,7 +165,7 @@ def test_fetch_zenodo_names_picks_files_and_works_offline_once_cached(tmp_path):
                               **QUIET)
         with pytest.raises(DataFormatError, match="has no file nope.bin"):
             fetch_zenodo("15302489", tmp_path, names=["nope.bin"], api_url=server.url("/api/records"), **QUIET)
-    assert path.read_bytes() == ZFILES["labels.csv"] and os.listdir(tmp_path) == ["labels.csv"]
+    assert path.read_bytes() == ZFILES["labels.csv"] and sorted(os.listdir(tmp_path)) == [".labels.csv.sha256", "labels.csv"]
     assert fetch_zenodo("15302489", tmp_path, names=["labels.csv"], api_url=closed_port_url("/api")) == [path]
 
 

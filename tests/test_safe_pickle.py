@@ -71,8 +71,9 @@ class _Calls:
 
 
 def _bombs():
-    from numpy._core.multiarray import _reconstruct, scalar
     import copyreg
+
+    from numpy._core.multiarray import _reconstruct, scalar
     return {
         "bytearray": _Calls(bytearray, 10**10),
         "ndarray shape": _Calls(np.ndarray, (10**10,)),

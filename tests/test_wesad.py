@@ -480,6 +480,6 @@ def test_a_zip_member_larger_than_its_header_says_is_never_inflated_past_it(tmp_
         i = raw.index(sig) + at
         raw[i:i + 4] = (1 << 20).to_bytes(4, "little")
     path.write_bytes(bytes(raw))
-    with zipfile.ZipFile(path) as archive:
-        with pytest.raises(DataFormatError, match=r"S2_E4_Data.zip:ACC.csv: corrupt or truncated|inflates to"):
-            wesad.read_zip_member(archive, archive.getinfo("ACC.csv"), f"{path}:ACC.csv")
+    with zipfile.ZipFile(path) as archive, \
+            pytest.raises(DataFormatError, match=r"S2_E4_Data.zip:ACC.csv: corrupt or truncated|inflates to"):
+        wesad.read_zip_member(archive, archive.getinfo("ACC.csv"), f"{path}:ACC.csv")

@@ -284,7 +284,8 @@ def test_fetch_downloads_every_listed_file_and_load_reads_them(tmp_path):
     files = {"/files/X.npy": _npy_bytes(X), "/files/y.npy": _npy_bytes(LABELS)}
     with _serve(files) as server:
         dest = _fetch(tmp_path, server)
-        assert sorted(p.name for p in dest.iterdir()) == ["X.npy", "ZENODO_RECORD.json", "y.npy"]
+        assert sorted(p.name for p in dest.iterdir()) == [".X.npy.sha256", ".y.npy.sha256", "X.npy",
+                                                          "ZENODO_RECORD.json", "y.npy"]
         # A second fetch finds verified files and downloads nothing.
         n_before = len(server.requests)
         _fetch(tmp_path, server)

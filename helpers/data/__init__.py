@@ -6,7 +6,7 @@
 Each dataset module declares its metadata (``SPEC``, see :mod:`helpers.data.spec`) and implements ``read(path)``
 for its published layout(s), ``fetch(dest)`` where a download is allowed, and ``write_synthetic(path, seed,
 size)``. :mod:`helpers.data.source` does the rest once for all of them: real / synthetic / auto, the banner, the
-synthetic marker, subsetting, ``info`` and errors. :mod:`helpers.data.fetch` downloads (pooch) into the cache.
+synthetic marker, subsetting, ``info`` and errors. :mod:`helpers.data.fetch` downloads into the cache.
 
 Dataset modules are imported lazily through :func:`get_dataset`, so ``import helpers.data`` stays cheap and a
 dataset whose optional dependencies are missing does not break the others.

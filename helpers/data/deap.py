@@ -48,7 +48,11 @@ import numpy as np
 
 from helpers.data import safe_pickle
 from helpers.data.container import SignalDataset
-from helpers.data.errors import DataFormatError, DataUnavailableError, check_readable_file
+from helpers.data.errors import (
+    DataFormatError,
+    DataUnavailableError,
+    check_readable_file,
+)
 from helpers.data.spec import DatasetSpec
 
 NAME = "deap"

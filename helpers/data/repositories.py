@@ -1,7 +1,7 @@
 """Where published checksums come from: PhysioNet's ``SHA256SUMS.txt`` and the Zenodo records API.
 
 Each repository publishes a checksum per file; these functions read it and hand the files to
-:func:`helpers.data.fetch.fetch_files`, which downloads them on pooch and verifies every one. The checksum lists
+:func:`helpers.data.fetch.fetch_files`, which downloads and verifies every one. The checksum lists
 themselves are read into memory and never cached: an answer that is not a checksum list (a Wi-Fi login page served
 in its place) is refused with an error naming the URL, instead of being kept and trusted later.
 """
@@ -20,6 +20,7 @@ from helpers.data.fetch import (
     RemoteFile,
     fetch_bytes,
     fetch_files,
+    verified,
 )
 
 ZENODO_API = "https://zenodo.org/api/records"
@@ -78,8 +79,9 @@ def fetch_physionet(base_url: str, names: Sequence[str], dest_dir: Path | str, *
                     dataset: str | None = None) -> list[Path]:
     """Download files of a PhysioNet project, each verified against the project's ``SHA256SUMS.txt``.
 
-    When every file is already in ``dest_dir`` nothing is requested (works offline): cached files were verified
-    when written, and a PhysioNet project version never changes.
+    When every file is already in ``dest_dir`` and matches the digest recorded when it was downloaded, nothing
+    is requested (works offline): a PhysioNet project version never changes. A file without a record (copied in
+    by hand) or that no longer matches it sends the request, and is checked against the published list.
 
     Parameters
     ----------
@@ -106,7 +108,7 @@ def fetch_physionet(base_url: str, names: Sequence[str], dest_dir: Path | str, *
     """
     dest_dir, base = Path(dest_dir), base_url.rstrip("/") + "/"
     paths = [dest_dir / name for name in names]
-    if all(p.is_file() for p in paths):
+    if all(verified(p) for p in paths):  # each matches the digest recorded when it was downloaded
         return paths
     registry = physionet_registry(base, timeout=timeout, dataset=dataset)
     missing = [n for n in names if n not in registry]
@@ -132,7 +134,7 @@ def zenodo_record(doi: str, *, api_url: str = ZENODO_API, timeout: float = 30, d
     new-API download URLs on ``zenodo.org``, and parse the answer without checking its status, so they cannot be
     pointed at a test server and an error page surfaces as a ``KeyError``. Zenodo mints its DOIs as
     ``10.5281/zenodo.<record id>``, so the record id is read off the DOI (no doi.org round trip) and the API base
-    is a parameter; each file's md5 then goes into pooch's registry through :func:`fetch_files`.
+    is a parameter; each file's md5 then goes to :func:`fetch_files`, which checks the download against it.
 
     Parameters
     ----------
@@ -208,7 +210,8 @@ def fetch_zenodo(doi: str, dest_dir: Path | str, *, names: Sequence[str] | None 
     dest_dir : path-like
         Destination folder.
     names : sequence of str, optional
-        Only these files (default all). When all of them are in ``dest_dir`` nothing is requested.
+        Only these files (default all). When all of them are in ``dest_dir``, each matching the digest recorded
+        at its download, nothing is requested.
     api_url : str
         Base of the records API (tests use a local server).
     progress, timeout, deadline, retries, dataset
@@ -220,7 +223,7 @@ def fetch_zenodo(doi: str, dest_dir: Path | str, *, names: Sequence[str] | None 
         The local paths, in the record's order (or that of ``names``).
     """
     dest_dir = Path(dest_dir)
-    if names is not None and all((dest_dir / n).is_file() for n in names):
+    if names is not None and all(verified(dest_dir / n) for n in names):
         return [dest_dir / n for n in names]
     files = zenodo_files(zenodo_record(doi, api_url=api_url, timeout=timeout, dataset=dataset), api_url=api_url)
     if names is not None:

@@ -26,7 +26,7 @@ import math
 import pickle
 import reprlib
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -108,7 +108,7 @@ def allocation(func: object, args: tuple, kwargs: dict | None = None) -> int:
     return 0
 
 
-class RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the pure-Python one, for its per-opcode hooks
+class RestrictedUnpickler(pickle._Unpickler):
     """Rebuilds numpy arrays and plain containers, refuses every other global and every oversized allocation.
 
     Parameters
@@ -123,7 +123,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the pure-Python 
         How Python 2 ``str`` objects are decoded.
     """
 
-    dispatch = dict(pickle._Unpickler.dispatch)  # noqa: SLF001
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file: io.BufferedReader, *, source: str, size: int, encoding: str = "latin1") -> None:
         super().__init__(file, encoding=encoding)

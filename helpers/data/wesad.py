@@ -57,13 +57,13 @@ import math
 import pickle
 import re
 import zipfile
-from zlib import error as zlib_error
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
+from zlib import error as zlib_error
 
 import numpy as np
 import pandas as pd
