@@ -32,7 +32,7 @@ from torch.optim.optimizer import (
 )
 
 from helpers.models import CNN1D
-from helpers.train import TrainConfig, evaluate, fit, loop, set_seed
+from helpers.train import TrainConfig, evaluate, fit, set_seed, setup
 
 N_TRAIN, N_VAL, LENGTH = 70, 20, 64
 
@@ -59,7 +59,7 @@ def main(out_dir: Path) -> None:
     rank = int(os.environ["RANK"])
     disable_allreduce = os.environ.get("DDP_TEST_DISABLE_ALLREDUCE") == "1"
     if disable_allreduce:
-        loop.DistributedDataParallel = no_allreduce_ddp
+        setup.DistributedDataParallel = no_allreduce_ddp
     device = os.environ.get("DDP_TEST_DEVICE", "cpu")
 
     rng = np.random.default_rng(0)  # the same data on every rank; DistributedSampler shards it
