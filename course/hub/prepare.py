@@ -64,17 +64,27 @@ def _others_can(path: Path, bits: int) -> bool:
     return path.stat().st_mode & bits == bits
 
 
+def closed_parent(path: Path) -> Path | None:
+    """The first folder above ``path`` (symbolic links resolved) that other users cannot enter, or None."""
+    for parent in reversed(path.resolve().parents):
+        if not _others_can(parent, stat.S_IXOTH):
+            return parent
+    return None
+
+
 def protect_repo(repo: Path) -> list[str]:
     """Open the environment to students and close the instructor's folders; returns what was changed.
 
-    Raises RuntimeError naming the first folder above ``repo`` that others cannot enter (students could then not
-    start their servers: the virtual environment lives in the repository).
+    Raises RuntimeError naming the first folder above ``repo``, or above the interpreter its ``.venv`` links to,
+    that others cannot enter (students could then not start their servers).
     """
     repo = repo.resolve()
-    for parent in reversed(repo.parents):
-        if not _others_can(parent, stat.S_IXOTH):
-            raise RuntimeError(f"students cannot reach {repo}: {parent} is closed to others (chmod o+x {parent}, "
-                               "or keep the course under /srv)")
+    # the virtual environment's python is often a link to an interpreter elsewhere (pyenv under /root, conda)
+    for target in (repo, repo / ".venv" / "bin" / "python"):
+        parent = closed_parent(target)
+        if parent is not None:
+            raise RuntimeError(f"students cannot reach {target.resolve()}: {parent} is closed to others (chmod o+x "
+                               f"{parent}, or build the course's .venv from a system-wide Python under /usr or /srv)")
     changed = []
     if not _others_can(repo, stat.S_IXOTH):
         os.chmod(repo, repo.stat().st_mode | stat.S_IXOTH)
@@ -92,13 +102,15 @@ def protect_repo(repo: Path) -> list[str]:
 
 
 def install_student_config(hub_dir: Path) -> Path:
-    """Copy ``course/hub/student/`` to ``hub_dir/student-config``, root-owned and world-readable; the copy."""
+    """Copy ``course/hub/student/`` and ``course_exchange.py`` to ``hub_dir/student-config``, root-owned and
+    world-readable; returns the copy."""
     hub_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(hub_dir, 0o755)
     dest = hub_dir / "student-config"
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(HUB / "student", dest, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(HUB / "course_exchange.py", dest / "course_exchange.py")  # the students' PrivateSubmit
     for path in [dest, *dest.rglob("*")]:
         os.chown(path, 0, 0)
         os.chmod(path, 0o755 if path.is_dir() else 0o644)

@@ -2,7 +2,7 @@
 
 Students only fetch, submit and fetch feedback, through the exchange the hub names in the environment it gives
 every server (``BIOSIGNAL_COURSE_ID``, ``BIOSIGNAL_EXCHANGE_ROOT``; see course/hub/jupyterhub_config.py).
-Submissions are made with the course's hardened submit (``course_exchange.py``, beside this file).
+Submissions are made with the course's private submit (``course_exchange.py``, copied beside this file by prepare.py).
 """
 import os
 import sys
