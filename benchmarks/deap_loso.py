@@ -128,7 +128,7 @@ def main(argv=None) -> None:
         print(f"# windows {W.X.shape}, band power features {features.shape} in {time.perf_counter() - t:.0f} s",
               flush=True)
         for target in targets:
-            y = deap.binary_labels(ds, target)[W.trial_index]
+            y = deap.binary_labels(ds, target)[W.record_index]
             if "baseline" in models:
                 run("baseline", make_baseline(), features, y, W.groups, W.trial_ids, target,
                     features="log band power (theta, alpha, beta, gamma) relative to the pre-trial baseline")
@@ -164,7 +164,7 @@ def main(argv=None) -> None:
         cfg = TrainConfig(epochs=args.epochs, batch_size=32, lr=3e-3, progress=False, device="cpu")
         n_params = EEGCNNLSTM(len(eeg), 2, L, verbose=False).num_parameters()
         for target in targets:
-            y = deap.binary_labels(ds, target)[S.trial_index]
+            y = deap.binary_labels(ds, target)[S.record_index]
 
             def factory():
                 return EEGCNNLSTM(len(eeg), 2, L, verbose=False)

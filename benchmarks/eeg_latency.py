@@ -81,7 +81,7 @@ def main(argv=None) -> None:
 
     # band power + logistic regression: 1 s windows, log power relative to the trial's baseline, per subject z-score
     W = eeg_windows(ds, max_s=None if not args.tiny else 8.0)
-    y = deap.binary_labels(ds, args.target)[W.trial_index]
+    y = deap.binary_labels(ds, args.target)[W.record_index]
     F = relative_band_power(W)
     Fz = normalise_per_subject(F, W.groups)
     per = loso_evaluate(make_baseline(), Fz, y, W.groups, subjects=held_out)
@@ -100,7 +100,7 @@ def main(argv=None) -> None:
     # sequence models: 4 s segments standardised per subject; each size trained per held-out fold for accuracy,
     # then once without the streamed subject for the latency run
     S = eeg_windows(ds, window_s=4.0, step_s=4.0, max_s=args.cnn_max_s)
-    ys = deap.binary_labels(ds, args.target)[S.trial_index]
+    ys = deap.binary_labels(ds, args.target)[S.record_index]
     Xs = normalise_per_subject(S.X, S.groups)
     seg_mean, seg_std = subject_statistics(S.X, S.groups)[held_out[0]]
     cfg = TrainConfig(epochs=args.epochs, batch_size=32, lr=3e-3, progress=False, device="cpu")

@@ -67,7 +67,7 @@ def test_windows_have_the_expected_count_overlap_and_shape_after_the_baseline():
 def test_arousal_labels_use_the_arousal_rating_and_the_threshold_is_strict():
     ds = make_ds([ramp_trial()] * 3, [[7, 5, 5, 5], [2, 5.01, 5, 5], [5, 9, 5, 5]], ["s01"] * 3)
     W = eeg_windows(ds, baseline_s=2.0, target="arousal")
-    assert [W.y[W.trial_index == i][0] for i in range(3)] == [0, 1, 1]  # 5 itself is low
+    assert [W.y[W.record_index == i][0] for i in range(3)] == [0, 1, 1]  # 5 itself is low
 
 
 def test_mean_baseline_correction_subtracts_each_channels_pretrial_mean():

@@ -82,7 +82,7 @@ def relative_band_power(windows, bands: Mapping[str, tuple[float, float]] | None
     Parameters
     ----------
     windows : EEGWindows
-        From :func:`helpers.eeg.eeg_windows` (uses ``X``, ``baseline``, ``trial_index`` and ``fs``).
+        From :func:`helpers.eeg.eeg_windows` (uses ``X``, ``baseline``, ``record_index`` and ``fs``).
     bands : mapping, optional
         Default :data:`BANDS`.
 
@@ -94,7 +94,7 @@ def relative_band_power(windows, bands: Mapping[str, tuple[float, float]] | None
     """
     P = band_power_features(windows.X, windows.fs, bands)
     P0 = band_power_features(windows.baseline, windows.fs, bands)  # (n_trials, C * n_bands): once per trial
-    return P - P0[windows.trial_index]
+    return P - P0[windows.record_index]
 
 
 def feature_names(channel_names, bands: Mapping[str, tuple[float, float]] | None = None) -> list[str]:

@@ -13,52 +13,40 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from helpers.signal.windows import Windows
+
 __all__ = ["EEGWindows", "cut_windows", "eeg_windows"]
 
 Baseline = Literal["mean", "scale", "segment"] | None
 
 
-@dataclass
-class EEGWindows:
-    """Windows of every trial after the baseline, with what is needed to split, normalise and aggregate them.
+@dataclass(kw_only=True)
+class EEGWindows(Windows):
+    """:class:`helpers.signal.Windows` of DEAP trials, with what a trial adds: its baseline, id and rating.
 
-    Unpacks like a tuple: ``X, y, groups, trial_ids = eeg_windows(ds)``.
+    One window container for the course: ``X``, ``y``, ``groups``, ``record_index`` (here: the trial of each
+    window), ``fs``, ``start_s`` (after the end of the baseline), ``class_names`` (``("low", "high")``) and
+    ``source`` mean what they mean in :class:`~helpers.signal.Windows`. Unpacks like a tuple:
+    ``X, y, groups, trial_ids = eeg_windows(ds)``.
 
     Attributes
     ----------
-    X : np.ndarray
-        float32 ``(n_windows, n_channels, window_samples)``.
-    y : np.ndarray
-        int64 ``(n_windows,)``: 1 = the trial's rating is above the threshold (high), 0 = low.
-    groups : np.ndarray
-        str ``(n_windows,)``: subject id, for subject-wise splits.
     trial_ids : np.ndarray
         str ``(n_windows,)``: record id of the trial (``"s01_t07"``), to aggregate windows into trials.
-    trial_index : np.ndarray
-        int64 ``(n_windows,)``: row of ``baseline`` (and position in the dataset) of each window's trial.
-    start_s : np.ndarray
-        float64 ``(n_windows,)``: start of each window after the end of the baseline, in seconds.
     baseline : np.ndarray
-        float32 ``(n_trials, n_channels, baseline_samples)``: each trial's pre-trial seconds, uncorrected.
-    fs : float
-        Hz.
+        float32 ``(n_trials, n_channels, baseline_samples)``: each trial's pre-trial seconds, uncorrected; row
+        ``record_index[i]`` belongs to window ``i``.
     channel_names : tuple of str
     target : str
-    source : str
-        ``"real"`` or ``"synthetic"``, copied from the dataset.
+        The rating thresholded into ``y`` (1 = above the threshold, high).
+    metadata : dict
+        The windowing parameters.
     """
 
-    X: np.ndarray
-    y: np.ndarray
-    groups: np.ndarray
     trial_ids: np.ndarray
-    trial_index: np.ndarray
-    start_s: np.ndarray
     baseline: np.ndarray
-    fs: float
     channel_names: tuple[str, ...] = ()
     target: str = "valence"
-    source: str = "real"
     metadata: dict = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -200,8 +188,9 @@ def eeg_windows(ds, window_s: float = 1.0, step_s: float = 0.5, baseline_s: floa
     start = np.concatenate([np.arange(n) * hop / fs for n in counts])
     return EEGWindows(
         X=np.concatenate(blocks), y=labels[trial_index], groups=np.asarray(ds.subject_ids).astype(str)[trial_index],
-        trial_ids=np.asarray(ds.record_ids).astype(str)[trial_index], trial_index=trial_index.astype(np.int64),
+        trial_ids=np.asarray(ds.record_ids).astype(str)[trial_index], record_index=trial_index.astype(np.int64),
         start_s=start, baseline=np.stack(bases).astype(np.float32, copy=False), fs=fs,
         channel_names=tuple(names[i] for i in picks), target=target, source=getattr(ds, "source", "real"),
+        class_names=("low", "high"),
         metadata={"window_s": window_s, "step_s": step_s, "baseline_s": baseline_s, "baseline": baseline,
                   "threshold": threshold})
