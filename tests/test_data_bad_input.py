@@ -163,3 +163,71 @@ def test_the_real_cinc_files_in_a_read_only_folder_are_read_in_place():
         pytest.skip("../shared/realdata/cinc2017 is not beside this checkout")
     ds = helpers.data.load("cinc2017", real)
     assert ds.source == "real" and len(ds) == 16 and ds.fs == 300.0
+
+
+# ---------------------------------------------------------------- advice that fits the folder (issue 19)
+
+def write_corrupt_npy_set(folder: Path) -> Path:
+    """A Zenodo-AF-style folder whose X.npy is cut to its first 100 bytes; returns that file."""
+    folder.mkdir(parents=True)
+    np.save(folder / "X.npy", np.zeros((4, 300), dtype=np.float32))
+    np.save(folder / "y.npy", np.array([0, 1, 0, 1]))
+    bad = folder / "X.npy"
+    bad.write_bytes(bad.read_bytes()[:100])
+    return bad
+
+
+def test_a_damaged_file_in_a_users_folder_says_replace_it_from_your_source(tmp_path, capsys):
+    bad = write_corrupt_npy_set(tmp_path / "mine")
+    err = cli_error("zenodo_af", tmp_path / "mine", capsys)
+    assert err.startswith(f"error: bad data: {bad}: could not read it as NPY (")
+    assert err.rstrip().endswith("the file may be truncated or corrupt; this file is damaged: replace it from "
+                                 "your source (the course never writes to this folder)")
+    assert "fetch" not in err and "delete" not in err and len(err.splitlines()) == 1
+
+
+def test_a_damaged_file_in_the_cache_says_delete_it_and_fetch_again(tmp_path):
+    bad = write_corrupt_npy_set(tmp_path / "cache" / "zenodo_af" / "real")
+    with pytest.raises(DataFormatError) as err:
+        helpers.data.load("zenodo_af", root=tmp_path / "cache", source="real")
+    assert str(err.value).startswith(f"{bad}: could not read it as NPY (")
+    assert str(err.value).endswith("; delete it and run `python -m helpers data fetch zenodo_af` again")
+
+
+def test_a_path_that_is_a_symlink_loop_is_called_one(tmp_path, capsys):
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(loop)
+    assert main(["data", "info", "mitbih", "--path", str(loop)]) == EXIT_FORMAT
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: bad data: {loop}: is a symbolic-link loop (a link that leads back to itself)")
+    assert "no such folder" not in err and len(err.splitlines()) == 1
+
+
+def test_a_data_file_that_is_a_symlink_loop_is_called_one(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "100.hea").symlink_to(folder / "100.hea")
+    (folder / "100.dat").write_bytes(b"")
+    assert main(["data", "info", "mitbih", "--path", str(folder)]) == EXIT_FORMAT
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: bad data: {folder / '100.hea'}: is a symbolic-link loop")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a checkpoint"])
+def test_a_damaged_checkpoint_names_the_file(tmp_path, damage):
+    import torch
+
+    from helpers.train import load_checkpoint, save_checkpoint
+
+    model = torch.nn.Linear(3, 2)
+    path = save_checkpoint(tmp_path / "best.pt", model)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        torch.save({"weights": [1, 2]}, path)
+    with pytest.raises(DataFormatError) as err:
+        load_checkpoint(path, torch.nn.Linear(3, 2))
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: ") and "\n" not in msg
+    assert ("not a readable checkpoint, truncated or corrupt (" in msg) == (damage == "truncated")

@@ -65,6 +65,9 @@ def get_dataset(name: str) -> ModuleType:
                                   "installed in this copy of the course") from err
 
 
+# The submodule helpers.data.fetch shares its name with the function bound below: load it first, or its first
+# import later (by a dataset module) would replace the function with the module.
+import helpers.data.fetch  # noqa: F401
 from helpers.data.container import Annotations, Intervals
 from helpers.data.source import fetch, info, load, read, write_synthetic
 from helpers.data.spec import DatasetSpec

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from helpers.data.cache import atomic_dir, atomic_write
 from helpers.data.container import SignalDataset
-from helpers.data.errors import DataFormatError, check_readable_file
-from helpers.data.fetch import atomic_dir, atomic_write
+from helpers.data.errors import DamagedFileError, DataFormatError, check_readable_file
 from helpers.data.repositories import fetch_physionet
 from helpers.data.spec import DatasetSpec
 from helpers.data.synthetic import AF_GENERATOR_VERSION
@@ -184,7 +184,7 @@ def _read(hea_path: Path) -> tuple[Header, np.ndarray]:
         val = scipy.io.loadmat(mat_path, variable_names=("val",)).get("val")
     # scipy raises ValueError, TypeError, OSError, ... on truncated or corrupt files: report them all alike.
     except Exception as err:  # noqa: BLE001
-        raise DataFormatError(f"{mat_path}: corrupt or truncated MATLAB file ({type(err).__name__}: {err})") from None
+        raise DamagedFileError(mat_path, f"corrupt or truncated MATLAB file ({type(err).__name__}: {err})") from None
     if val is None or not np.issubdtype(val.dtype, np.integer):
         raise DataFormatError(f"{mat_path}: expected an integer variable 'val', found "
                               f"{'none' if val is None else val.dtype}")

@@ -49,6 +49,7 @@ import numpy as np
 from helpers.data import safe_pickle
 from helpers.data.container import SignalDataset
 from helpers.data.errors import (
+    DamagedFileError,
     DataFormatError,
     DataUnavailableError,
     check_readable_file,
@@ -262,7 +263,7 @@ def _load_mat(file: Path) -> dict[str, Any]:
         raise DataFormatError(f"{file}: a MATLAB v7.3 (HDF5) file, which scipy cannot read; DEAP's own .mat files "
                               "are v5: re-save with -v7, or use data_preprocessed_python") from None
     except Exception as err:  # noqa: BLE001 - scipy raises ValueError, TypeError, OSError ... on corrupt files
-        raise DataFormatError(f"{file}: not a readable MATLAB file ({type(err).__name__}: {err})") from None
+        raise DamagedFileError(file, f"not a readable MATLAB file ({type(err).__name__}: {err})") from None
 
 
 # ---------------------------------------------------------------- labels and summaries
@@ -360,7 +361,7 @@ def write_subject(path: Path | str, data: np.ndarray, labels: np.ndarray) -> Pat
     Keys are written as Python 2 byte strings, as in the real files, so they read back as ``"data"`` and
     ``"labels"`` with ``encoding="latin1"``.
     """
-    from helpers.data.fetch import atomic_write
+    from helpers.data.cache import atomic_write
 
     with atomic_write(Path(path), "wb") as f:
         _Python2Pickler(f, protocol=2).dump({b"data": np.ascontiguousarray(data), b"labels": np.ascontiguousarray(labels)})

@@ -254,7 +254,7 @@ def _read_annotations(folder: Path, name: str, n_samples: int) -> Annotations:
     try:
         ann = wfdb.rdann(str(atr.with_suffix("")), "atr")
     except Exception as err:  # noqa: BLE001 - wfdb's errors on corrupt files are of many types
-        raise DataFormatError(f"{atr}: cannot read the annotations ({type(err).__name__}: {err})") from None
+        raise DamagedFileError(atr, f"cannot read the annotations ({type(err).__name__}: {err})") from None
     sample = np.asarray(ann.sample, dtype=np.int64)
     inside = (sample >= 0) & (sample < n_samples)
     if not inside.all():

@@ -30,7 +30,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from helpers.data.errors import DataFormatError, ResourceLimitError, check_readable_file
+from helpers.data.errors import (
+    DamagedFileError,
+    DataFormatError,
+    ResourceLimitError,
+    check_readable_file,
+)
 
 # (module, name) pairs numpy arrays, dtypes and scalars are rebuilt from, under numpy 1.x and 2.x module names;
 # plus the plain containers pickles of Python 2 and 3 name explicitly.
@@ -221,4 +226,4 @@ def load(path: Path | str, *, encoding: str = "latin1") -> Any:
         raise DataFormatError(f"{path}: nested too deeply to be a data file (crafted or corrupt)") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             OverflowError) as err:
-        raise DataFormatError(f"{path}: not a readable pickle, or truncated ({type(err).__name__}: {err})") from None
+        raise DamagedFileError(path, f"not a readable pickle, or truncated ({type(err).__name__}: {err})") from None

@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from helpers.data.cache import atomic_dir, atomic_write, cache_root
 from helpers.data.container import SignalDataset
-from helpers.data.errors import DamagedFileError, damage_advice, is_symlink_loop
-from helpers.data.fetch import (
+from helpers.data.errors import (
+    DamagedFileError,
     DataFormatError,
     DataUnavailableError,
-    atomic_dir,
-    atomic_write,
-    cache_root,
+    damage_advice,
+    is_symlink_loop,
 )
 
 MARKER = "SYNTHETIC.json"

@@ -37,8 +37,10 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .cache import atomic_dir, atomic_write
 from .container import SignalDataset
-from .fetch import DataFormatError, atomic_dir, atomic_write, fetch_files
+from .errors import DataFormatError
+from .fetch import fetch_files
 from .repositories import zenodo_files, zenodo_record
 from .source import is_synthetic_folder
 from .spec import DatasetSpec

@@ -10,7 +10,7 @@ supported file into named *variables* and then look for the pieces by name and s
   variable/file of their own (``labels.csv``, ``y.npy``, ...);
 * optional patient ids, record ids and sampling rate (variables, HDF5 attributes or a JSON sidecar).
 
-Anything else fails with :class:`~helpers.data.fetch.DataFormatError` listing the files and variables found.
+Anything else fails with :class:`~helpers.data.errors.DataFormatError` listing the files and variables found.
 Pickled objects are never loaded (``allow_pickle=False``): a downloaded file must not be able to run code.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from .fetch import DataFormatError
+from helpers.data.errors import DamagedFileError, DataFormatError
 
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".npy": "npy", ".npz": "npz", ".mat": "mat",
             ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5"}
@@ -301,8 +301,8 @@ def read_folder_variables(folder: Path) -> Found:
         except DataFormatError:
             raise
         except Exception as err:
-            raise DataFormatError(f"{path}: could not read it as {kind.upper()} ({type(err).__name__}: {err}); "
-                                  "the file may be truncated or corrupt: delete it and fetch again.") from err
+            raise DamagedFileError(path, f"could not read it as {kind.upper()} ({type(err).__name__}: {err}); the "
+                                         "file may be truncated or corrupt") from err
     # Sidecar JSON (and the Zenodo description) come after the data files' own metadata: the first hint wins.
     for p in sorted(folder.rglob("*.json")):
         _read_json_hints(p, found)
@@ -333,7 +333,8 @@ def _rel(path: Path, folder: Path) -> str:
 def _listing(folder: Path, found: Found) -> str:
     lines = [f"  {_rel(v.file, folder)}: {v.describe()}" for v in found.vars]
     lines += [f"  {s} (skipped)" for s in found.skipped]
-    others = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() not in SUFFIXES]
+    others = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() not in SUFFIXES
+              and not p.name.startswith(".")]  # download records and parts are ours, not the dataset's
     lines += [f"  {p.relative_to(folder)} (not a supported data file)" for p in others]
     if not lines:
         lines = ["  (nothing: the folder is empty)"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from helpers.data.errors import DamagedFileError
 
 
 def plain_config(config) -> dict:
@@ -63,8 +66,25 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None, map_locati
     -------
     dict
         ``state_dict``, ``config``, ``model_class`` and the extra values saved with it.
+
+    Raises
+    ------
+    DamagedFileError
+        The file is truncated or corrupt, holds something ``weights_only`` refuses, or is not a checkpoint of
+        :func:`save_checkpoint` (the message names the file).
     """
-    payload = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise  # these name the path already
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as err:
+        # torch's own words ("PytorchStreamReader failed reading zip archive: failed finding central directory")
+        # never name the file; a truncated or refused checkpoint must.
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise DamagedFileError(path, f"not a readable checkpoint, truncated or corrupt ({reason}); save it again "
+                                     "with save_checkpoint") from None
+    if not isinstance(payload, dict) or "state_dict" not in payload:
+        raise DamagedFileError(path, "holds no 'state_dict': not a checkpoint written by save_checkpoint")
     if model is not None:
         model.load_state_dict(payload["state_dict"])
     return payload
