@@ -129,3 +129,111 @@ def test_jupyterlab_renders_with_the_nbgrader_menu_and_formgrader(lab_server, tm
     assert any("Formgrader" in t for t in labels), f"nbgrader's menu lacks Formgrader: {labels}"
     assert any("Assignment List" in t for t in labels), f"nbgrader's menu lacks Assignment List: {labels}"
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------------------ a feedback page, hostile HTML
+HOSTILE_HTML = (
+    "<script>document.title = 'PWNED'; document.body.setAttribute('data-pwned', 'script')</script>"
+    "<style>h4 { display: none !important }</style>"
+    "<img src=x onerror=\"document.body.setAttribute('data-pwned', 'onerror')\">"
+    "<div class=\"panel-heading\" style=\"position:fixed;top:0;left:0;width:100%;height:100%;"
+    "background:white;z-index:99\"><h4 class=\"forged\">tiny (Score: 22 / 22)</h4></div>"
+)
+
+
+def _hostile_graded_notebook():
+    """A graded notebook as the feedback step receives it: a test cell with its score, a written answer and an
+    output of every dangerous kind, each carrying the hostile HTML."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    meta = {"grade": True, "solution": True, "locked": False, "grade_id": "explain", "points": 2.0,
+            "schema_version": 3, "task": False, "score": 0.0, "awaiting_manual": True}
+    outputs = [
+        new_output("display_data", data={"text/html": HOSTILE_HTML, "text/plain": "<HTML>"}),
+        new_output("display_data", data={"image/svg+xml": "<svg xmlns='http://www.w3.org/2000/svg'><script>"
+                                         "document.title='PWNED'</script></svg>"}),
+        new_output("display_data", data={"application/javascript": "document.title = 'PWNED'"}),
+        new_output("display_data", data={"text/markdown": HOSTILE_HTML}),
+        new_output("display_data", data={"image/png": 'x" onerror="document.title=\'PWNED\'" data-x="'}),
+    ]
+    return new_notebook(cells=[
+        new_code_cell("show_off()", outputs=outputs, execution_count=1),
+        new_markdown_cell("My answer.\n\n" + HOSTILE_HTML, metadata={"nbgrader": meta}),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                 "language_info": {"name": "python"}})
+
+
+def _feedback_page(nb, dest: Path, course: bool) -> Path:
+    """The page the course's feedback step writes (its preprocessors, exporter and template, as configured in
+    course/nbgrader_config.py) or, with ``course=False``, what nbconvert's plain HTML export would show."""
+    import copy
+
+    from nbconvert.exporters import HTMLExporter
+    from traitlets.config.loader import PyFileConfigLoader
+
+    nb = copy.deepcopy(nb)
+    resources = {"nbgrader": {"notebook": "tiny", "score": 3.0, "max_score": 5.0, "late_penalty": 0.0,
+                              "awaiting_manual_points": 2.0}}
+    if course:
+        import feedback_preprocessors as fp
+
+        import nbgrader
+
+        cfg = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "course")).load_config()
+        # what nbgrader's GenerateFeedback adds: the folder of the bootstrap CSS the template inlines
+        cfg.CourseFeedbackExporter.extra_template_paths = [str(Path(nbgrader.__file__).parent.joinpath(
+            "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css"))]
+        for step in (fp.NeutraliseMarkers, fp.InertOutputs):
+            nb, resources = step(config=cfg).preprocess(nb, resources)
+        html, _ = fp.CourseFeedbackExporter(config=cfg).from_notebook_node(nb, resources=resources)
+    else:
+        html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    dest.write_text(html)
+    return dest
+
+
+def _render(pw, url: str, profile: Path) -> dict:
+    context = pw.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
+                                                    args=CHROMIUM_FLAGS, viewport={"width": 1200, "height": 800})
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url, wait_until="load", timeout=60_000)
+        page.wait_for_timeout(1000)  # an onerror handler fires once the broken image has failed
+        state = page.evaluate("""() => {
+            const h4 = Array.from(document.querySelectorAll('h4'));
+            const shown = h4.filter(e => e.offsetParent !== null && getComputedStyle(e).display !== 'none');
+            const top = document.elementFromPoint(600, 60);
+            return {title: document.title, pwned: document.body.getAttribute('data-pwned'),
+                    shown: shown.map(e => e.textContent.trim()),
+                    fixed: Array.from(document.querySelectorAll('body *')).filter(
+                        e => getComputedStyle(e).position === 'fixed').length,
+                    top: top ? top.closest('h4, .panel-heading, body').textContent.slice(0, 200) : ''};
+        }""")
+        state["dialogs"] = dialogs
+        page.screenshot(path=str(SCREENSHOT.with_name("feedback-hostile.png")))
+        return state
+    finally:
+        context.close()
+
+
+@pytest.mark.timeout(180)
+def test_feedback_page_with_hostile_html_renders_inert(tmp_path):
+    if CHROMIUM is None:
+        if in_ci():
+            pytest.fail("chromium is not installed: in CI the browser test must run (.ci/run installs it)")
+        pytest.skip("chromium is not installed (and not in CI): run `make setup-browser` to enable this test")
+    from playwright.sync_api import sync_playwright
+
+    nb = _hostile_graded_notebook()
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        # the same notebook in a plain export: the payload is live there, so the test below can fail
+        plain = _render(pw, _feedback_page(nb, tmp_path / "plain.html", course=False).as_uri(), tmp_path / "p1")
+        course = _render(pw, _feedback_page(nb, tmp_path / "course.html", course=True).as_uri(), tmp_path / "p2")
+    assert plain["pwned"] is not None or plain["title"] == "PWNED", plain
+    assert course["title"] == "tiny" and course["pwned"] is None and not course["dialogs"], course
+    assert course["fixed"] == 0, "an element of the student's covers the page"
+    assert course["shown"][0] == "tiny (Score: 3.0 / 5.0; 2.0 points awaiting manual grading)", course["shown"]
+    assert "Score: 22 / 22" not in course["top"], course["top"]
