@@ -5,7 +5,7 @@
 #                  degenerate results; write course/results-full.md (NOTEBOOKS="lessons/03_....ipynb" for a subset)
 #   make test      the full test suite (library, notebooks, grading round trip, browser smoke test)
 #   make release   regenerate assignments/ from solutions/ with nbgrader (changed files swapped in atomically)
-#   make grade     autograde (sandboxed) + feedback for course/submitted/, scores to build/grades.csv
+#   make grade     autograde (sandboxed) + feedback for course/submitted/, scores to build/grades.csv (JOBS=N at once)
 #   make student-dist   the student edition: dist/biosignal-course-student/ and .zip (no solutions, no grading)
 #   make bench     benchmark scripts in CPU mode
 #   make setup     create .venv (Python 3.11) and install the course; quick when nothing changed
@@ -28,6 +28,8 @@ SETUP_STAMP := $(VENV)/.setup-stamp
 ASSIGNMENT_IDS = $(notdir $(patsubst %/,%,$(dir $(wildcard solutions/*/*.ipynb))))
 # `make grade UNSANDBOXED=1` grades without bubblewrap: student code then runs with your permissions.
 UNSANDBOXED ?=
+# `make grade JOBS=N`: N submissions graded at once, each in its own sandbox (default: the number of cores)
+JOBS ?=
 JUPYTER_PORT ?= 8888
 # e.g. make lab LAB_ARGS=--no-browser (a remote machine); the token comes from $JUPYTER_TOKEN when set
 LAB_ARGS ?=
@@ -122,7 +124,8 @@ release: setup
 # unless UNSANDBOXED=1. Exits non-zero only when the grading machinery fails, not when a submission misbehaves
 # (those are flagged in build/grades.csv and on stderr).
 grade: setup
-	$(ACTIVATE) && python course/grade.py $(if $(filter 1 yes true,$(UNSANDBOXED)),--unsandboxed)
+	$(ACTIVATE) && python course/grade.py $(if $(JOBS),--jobs $(JOBS)) \
+	  $(if $(filter 1 yes true,$(UNSANDBOXED)),--unsandboxed)
 
 # What students get: lessons, released assignments, helpers, environment files, a student README and Makefile;
 # never solutions/ or course/ (checked: no hidden-test line anywhere in the bundle).
