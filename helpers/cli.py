@@ -25,7 +25,8 @@ from pathlib import Path
 
 from helpers import data
 from helpers.data import DATASETS, UnknownDatasetError, get_dataset
-from helpers.data.fetch import DataFormatError, DataUnavailableError, cache_root
+from helpers.data.cache import cache_root
+from helpers.data.errors import DataFormatError, DataUnavailableError
 
 EXIT_OK, EXIT_FORMAT, EXIT_UNAVAILABLE, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -130,3 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:  # an impossible combination of options, e.g. --path with --source synthetic
         print(f"error: {err}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except MemoryError:  # the readers refuse what a file's size cannot justify; this is the last guard
+        print(f"error: bad data: ran out of memory reading {getattr(args, 'name', 'the data')}"
+              f"{f' from {args.path}' if getattr(args, 'path', None) else ''}: the data are larger than this "
+              "machine can hold, or a file asks for more memory than it holds data", file=sys.stderr)
+        return EXIT_FORMAT

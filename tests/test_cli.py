@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.cli import EXIT_UNAVAILABLE, EXIT_UNKNOWN, main
+import helpers.data
+from helpers.cli import EXIT_FORMAT, EXIT_UNAVAILABLE, EXIT_UNKNOWN, main
 from helpers.data import DATASETS, cinc2017
 
 try:
@@ -110,3 +111,13 @@ def test_module_entry_point_runs_as_a_subprocess(real_root):
                           "--root", str(real_root / "empty")], cwd=REPO, env=env, capture_output=True, text=True,
                          timeout=120, check=False)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "data fetch cinc2017" in bad.stderr
+
+
+def test_running_out_of_memory_is_one_line_without_traceback(tmp_path, monkeypatch, capsys):
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(helpers.data, "info", exhausted)
+    assert main(["data", "info", "deap", "--path", str(tmp_path)]) == EXIT_FORMAT
+    err = capsys.readouterr().err
+    assert err == (f"error: bad data: ran out of memory reading deap from {tmp_path}: the data are larger than this "
+                   "machine can hold, or a file asks for more memory than it holds data\n")
