@@ -16,13 +16,16 @@ instructor guide's hub section).
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
+import shutil
+import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from hub_class import ClassServer, close_class, instructor_course, open_class, release, require_class_machine, \
+from conftest import ROOT
+from hub_class import HUB, ClassServer, close_class, instructor_course, open_class, release, require_class_machine, \
     api, start_hub, start_server
 from test_grading import _replace, solved, tiny_source
 
@@ -265,3 +268,90 @@ def test_the_hub_serves_the_assignments_tab_to_students_and_the_formgrader_to_th
     assert status == 200, (status, assignments)
     tiny = next(a for a in assignments if a["name"] == ASSIGNMENT)
     assert tiny["num_submissions"] == 3, tiny
+
+
+# ------------------------------------------------------------------- the configuration, without accounts or a hub
+def load_hub_config(monkeypatch, **env):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    for key, value in {"BIOSIGNAL_INSTRUCTOR": "prof", "BIOSIGNAL_HUB_DIR": "/srv/hub-x",
+                       "BIOSIGNAL_COURSE_DIR": "/srv/course-x", **env}.items():
+        monkeypatch.setenv(key, value)
+    return PyFileConfigLoader("jupyterhub_config.py", path=str(HUB)).load_config()
+
+
+class FakeSpawner:
+    def __init__(self, name):
+        self.user = type("User", (), {"name": name})()
+        self.environment = {}
+        self.notebook_dir = None
+
+
+def test_hub_config_admits_the_course_group_and_the_instructor_and_runs_servers_from_the_venv(monkeypatch):
+    cfg = load_hub_config(monkeypatch, BIOSIGNAL_COURSE_GROUP="class-x")
+    assert cfg.JupyterHub.authenticator_class == "pam"
+    assert cfg.PAMAuthenticator.allowed_groups == {"class-x"}
+    assert cfg.Authenticator.allowed_users == {"prof"} and cfg.Authenticator.admin_users == {"prof"}
+    assert cfg.Spawner.cmd == [str(ROOT / ".venv" / "bin" / "jupyterhub-singleuser")]
+    assert cfg.JupyterHub.ip == "127.0.0.1"  # plain HTTP stays on the loopback unless the instructor opens it
+
+
+def test_hub_gives_the_instructor_the_course_and_students_their_home_with_the_student_config(monkeypatch):
+    cfg = load_hub_config(monkeypatch, BIOSIGNAL_COURSE_ID="bio-x", BIOSIGNAL_EXCHANGE_ROOT="/srv/ex")
+    prof, student = FakeSpawner("prof"), FakeSpawner("alice")
+    cfg.Spawner.pre_spawn_hook(prof)
+    cfg.Spawner.pre_spawn_hook(student)
+    assert prof.notebook_dir == "/srv/course-x" and prof.environment["JUPYTER_CONFIG_PATH"] == "/srv/course-x/course"
+    assert student.notebook_dir == "~"
+    assert student.environment["JUPYTER_CONFIG_PATH"] == "/srv/hub-x/student-config"
+    for env in (prof.environment, student.environment):
+        assert env["BIOSIGNAL_COURSE_ID"] == "bio-x" and env["BIOSIGNAL_EXCHANGE_ROOT"] == "/srv/ex"
+        assert env["PATH"].startswith(str(ROOT / ".venv" / "bin"))
+
+
+def test_hub_config_without_an_instructor_names_the_missing_setting(monkeypatch):
+    monkeypatch.delenv("BIOSIGNAL_INSTRUCTOR", raising=False)
+    from traitlets.config.loader import PyFileConfigLoader
+
+    with pytest.raises(SystemExit, match="BIOSIGNAL_INSTRUCTOR is not set"):
+        PyFileConfigLoader("jupyterhub_config.py", path=str(HUB)).load_config()
+
+
+def test_the_single_user_config_keeps_its_local_exchange_and_default_course(monkeypatch):
+    from test_grading import load_config
+
+    monkeypatch.delenv("BIOSIGNAL_COURSE_ID", raising=False)
+    monkeypatch.delenv("BIOSIGNAL_EXCHANGE_ROOT", raising=False)
+    cfg = load_config(ROOT / "course")
+    assert cfg.Exchange.root == str(ROOT / "course" / "exchange")
+    assert "course_id" not in cfg.CourseDirectory and "collect" not in cfg.ExchangeFactory
+    monkeypatch.setenv("BIOSIGNAL_COURSE_ID", "bio-x")
+    monkeypatch.setenv("BIOSIGNAL_EXCHANGE_ROOT", "/srv/ex")
+    cfg = load_config(ROOT / "course")
+    assert (cfg.CourseDirectory.course_id, cfg.Exchange.root) == ("bio-x", "/srv/ex")
+    assert cfg.ExchangeFactory.collect == "course_exchange.OwnerCheckedCollect"
+
+
+def test_protect_repo_closes_solutions_and_course_and_names_a_closed_parent():
+    import tempfile
+
+    import prepare
+
+    base = Path(tempfile.mkdtemp(prefix="biosignal-repo-", dir="/tmp"))  # pytest's tmp_path is closed to others
+    try:
+        os.chmod(base, 0o755)
+        repo = base / "repo"
+        for name in ("solutions", "course", "helpers", ".venv/bin", "lessons"):
+            (repo / name).mkdir(parents=True)
+            os.chmod(repo / name, 0o755)
+        (repo / ".venv" / "bin" / "python").symlink_to("/bin/sh")  # an interpreter every user can reach
+        changed = prepare.protect_repo(repo)
+        assert sorted(changed) == [f"{repo / 'course'}: o-rwx", f"{repo / 'solutions'}: o-rwx"]
+        assert oct((repo / "solutions").stat().st_mode & 0o777) == "0o750"
+        assert oct((repo / "lessons").stat().st_mode & 0o777) == "0o755"
+        assert prepare.protect_repo(repo) == []  # idempotent
+        os.chmod(base, 0o700)
+        with pytest.raises(RuntimeError, match=f"{base} is closed to others"):
+            prepare.protect_repo(repo)
+    finally:
+        shutil.rmtree(base)
