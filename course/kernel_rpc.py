@@ -127,6 +127,17 @@ def _grad_mode(request):
     return torch.set_grad_enabled(bool(grad))
 
 
+def warm(modules) -> str:
+    """Import the modules the notebook's visible code imports (names sent by the grader), so that the first
+    test cell's time limit is not spent importing a library the student's function needs. Failures are ignored."""
+    for name in modules:
+        try:
+            importlib.import_module(str(name))
+        except Exception:  # noqa: BLE001, S112 (a module the kernel lacks fails the test that needs it)
+            continue
+    return "warm"
+
+
 def handle(message: str) -> str:
     """Answer one request (JSON text); the reply is JSON text. Every failure is an ``error`` reply."""
     try:

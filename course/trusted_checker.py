@@ -112,6 +112,23 @@ def import_statements(sources: Iterable[str], exclude: set[str]) -> list[ast.stm
     return statements
 
 
+def visible_modules(sources: Iterable[str]) -> list[str]:
+    """Names of the modules that ``sources`` import outside hidden-test regions (sorted, unique)."""
+    modules = set()
+    for source in sources:
+        visible, hidden = [], False
+        for line in source.split("\n"):
+            hidden = hidden or "BEGIN HIDDEN TESTS" in line
+            visible.append("" if hidden else line)
+            hidden = hidden and "END HIDDEN TESTS" not in line
+        for statement in import_statements(["\n".join(visible)], exclude=set()):
+            if isinstance(statement, ast.ImportFrom):
+                modules.add(statement.module)
+            else:
+                modules.update(alias.name for alias in statement.names)
+    return sorted(modules)
+
+
 def add_trusted_imports(namespace: dict, sources: list[str], solution_sources: list[str]) -> list[str]:
     """Run the source notebook's imports in ``namespace``; returns the ones that failed (logged, skipped)."""
     failed = []

@@ -34,15 +34,18 @@ from nbgrader.preprocessors import Execute
 from remote_proxy import KernelLink
 from sandbox import SandboxedKernelManager
 from traitlets import Float
-from trusted_checker import TrustedNamespace, add_trusted_imports, run_test_cell
+from trusted_checker import (
+    TrustedNamespace,
+    add_trusted_imports,
+    run_test_cell,
+    visible_modules,
+)
 
 _COURSE = Path(__file__).resolve().parent
 # installed in the kernel as modules _course_rpc_codec and _course_rpc (see kernel_rpc.py)
 _RPC_SOURCES = {"_course_rpc_codec": (_COURSE / "rpc_codec.py").read_text(),
                 "_course_rpc": (_COURSE / "kernel_rpc.py").read_text()}
 KERNEL_DIED = "KernelDied"
-# seconds a kernel gets to come back after an interrupt before it is killed as a runaway
-INTERRUPT_GRACE_S = 5
 
 
 def _error_output(ename: str, evalue: str) -> NotebookNode:
@@ -59,6 +62,9 @@ class ResilientExecute(Execute):
     submission_timeout = Float(
         600.0, help="Seconds for the whole submission (all cells); cells after it are marked not run.").tag(
         config=True)
+    interrupt_grace = Float(
+        5.0, help="Seconds a kernel gets to answer after a test's request was interrupted; then it is killed as "
+                  "a runaway (and restarted).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -78,6 +84,7 @@ class ResilientExecute(Execute):
         self._link = KernelLink(self._transport)
         self._namespace = None
         self._test_sources = {}
+        self._warm_modules = []    # modules the notebook's visible code imports, imported in the kernel early
         return super().preprocess(nb, resources, km=km)
 
     # ------------------------------------------------------------------------------------------ bookkeeping
@@ -112,7 +119,7 @@ class ResilientExecute(Execute):
             msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"r": expression})
             reply = self._wait(msg_id, timeout)
             if reply is None:   # timed out and interrupted: give it a moment, or it is a runaway
-                self._runaway = self._wait(msg_id, INTERRUPT_GRACE_S) is None
+                self._runaway = self._wait(msg_id, self.interrupt_grace) is None
                 return None
             if streams is not None and reply is not None:
                 self._collect_streams(msg_id, streams)
@@ -153,6 +160,9 @@ class ResilientExecute(Execute):
         self._rpc_ready = all(self._kernel_call(step, timeout=120) == "'installed'" for step in steps)
         if not self._rpc_ready:
             self._flag("the grader's link could not be installed in the kernel: its test cells fail")
+            return
+        # outside any cell's time limit, as the notebook's own imports would be
+        self._kernel_call(f"__import__('sys').modules['_course_rpc'].warm({self._warm_modules!r})", timeout=120)
 
     def _transport(self, message: str, timeout: float) -> str | None:
         """One request to the kernel's _course_rpc; None when no answer came in time (or the link is gone)."""
@@ -308,6 +318,7 @@ class ResilientExecute(Execute):
             sources = [c.source for c in cells]
             solutions = [c.source for c in cells if utils.is_solution(c)]
         add_trusted_imports(namespace, sources, solutions)
+        self._warm_modules = visible_modules(sources)
         return namespace
 
     def _source_notebook(self, nbg: dict):

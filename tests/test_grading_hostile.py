@@ -7,11 +7,14 @@ assignment made of af_cnn's real ``screening_metrics`` cells. Each test then che
 - the sandbox: a submission cannot edit the gradebook, overwrite a later student's submission, write outside its
   scratch folder, poison the data cache, read solutions/ or $HOME, or reach the network; the kernel runs in the
   CI-sized mode whoever starts autograding;
-- guarded test cells: AST and input transformers, custom exception handlers, patched shell methods and
-  pre-run callbacks are reset before each test cell;
-- feedback: no hidden-test line, whatever printed it (``print(In)``);
-- misbehaviour that used to abort a submission (a loop that ignores SIGINT, broken JSON, the submission time
-  limit) is flagged with its reason, and the driver still exits 0;
+- test cells run in the grader, not in the kernel (issue 17): AST and input transformers, custom exception
+  handlers, patched shell methods, numpy and builtins, a no-op'd guard or a replaced grading link (answering
+  True, ValueError or a plausible value for everything) earn a blank notebook nothing;
+- no test line is ever in the kernel: a student cell that dumps ``In``, ``Out``, ``_ih`` and the history
+  database (base64, rot13, zlib) shows none, and neither does the feedback;
+- misbehaviour that used to abort a submission (broken JSON, the submission time limit) is flagged with its
+  reason, and the driver still exits 0; a loop that ignores SIGINT costs only its own cell (the kernel is
+  killed, restarted and the earlier cells replayed);
 - library warnings (scikit-learn on single-class input) do not cost points;
 - untouched test cells verify clean, an edited one stands out; answers awaiting a human say so.
 """
@@ -53,7 +56,7 @@ if shutil.which("bwrap") is None:
                 allow_module_level=True)
 
 CELL_TIMEOUT_S = 3
-SUBMISSION_TIMEOUT_S = 15
+SUBMISSION_TIMEOUT_S = 20   # a runaway's kill, kernel restart and replay fit; k_slow's ten 2.5 s cells do not
 
 
 def hostile_source():
@@ -87,6 +90,81 @@ SKLEARN_METRICS = '''def screening_metrics(y_true, y_score, threshold=0.5):
 '''
 
 
+STUB = """
+
+def squares(n):
+    # YOUR CODE HERE
+    raise NotImplementedError()"""
+
+# A blank submission plus in-kernel tampering (issue 17): none of it may earn a point.
+_FAKE_SYS = """
+import builtins, json, sys
+
+class _Server:
+    @staticmethod
+    def handle(message):
+        return json.dumps(ANSWER)
+
+    @staticmethod
+    def warm(modules):
+        return "warm"
+
+class _Modules(dict):
+    def __getitem__(self, key):
+        return _Server if key == "_course_rpc" else sys.modules[key]
+
+class _Sys:
+    modules = _Modules()
+
+_real_import = builtins.__import__
+builtins.__import__ = lambda name, *a, **k: _Sys if name == "sys" else _real_import(name, *a, **k)
+"""
+TAMPERING = {
+    # the old guard's reset made a no-op, and its install too (through sys.modules)
+    "t_guard": """import sys, types
+_g = types.ModuleType("_course_guard")
+_g.install = lambda *a, **k: "installed"
+_g.reset = lambda *a, **k: "reset"
+sys.modules["_course_guard"] = _g""",
+    # assertions dropped by an input and an AST transformer; the checking functions and classes patched
+    "t_patch": """import ast, builtins, sys
+import numpy as np
+
+class _NoAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+
+get_ipython().ast_transformers.append(_NoAsserts())
+get_ipython().input_transformers_post.append(lambda lines: [l for l in lines if "assert" not in l])
+np.isclose = np.allclose = np.array_equal = lambda *a, **k: True
+builtins.isinstance = lambda *a: True
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+sys.modules["numpy"] = type(sys)("numpy")""",
+    # the grader's link replaced: every answer True, or ValueError, or a plausible value
+    "t_rpc_true": _FAKE_SYS.replace("ANSWER", '{"ok": True}'),
+    "t_rpc_raise": _FAKE_SYS.replace(
+        "ANSWER", '{"error": {"type": "ValueError", "mro": [["builtins", "ValueError"]], "message": "x"}}'),
+    "t_rpc_plausible": _FAKE_SYS.replace("ANSWER", '{"ok": {"t": "list", "v": [0, 1, 4]}}'),
+}
+
+SIGINT_LOOP = """import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass"""
+
+# The last cell of a student who tries to read the hidden tests back from the kernel, encoded past any scrubber.
+HISTORY_DUMP = """import base64, codecs, json, zlib
+try:
+    _db = [row[2] for row in get_ipython().history_manager.get_range(raw=True)]
+    _db += [row[2] for row in get_ipython().history_manager.search("*")]
+except Exception as error:
+    _db = [repr(error)]
+_blob = json.dumps({"In": list(In), "_ih": list(_ih), "Out": repr(Out), "db": _db})
+print("HISTORY", base64.b64encode(_blob.encode()).decode())
+print("ROT13", codecs.encode(_blob, "rot13"))
+print("ZLIB", base64.b64encode(zlib.compress(_blob.encode())).decode())"""
+
+
 def _with_cells(nb, after_gid, sources):
     nb = copy.deepcopy(nb)
     at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == after_gid) + 1
@@ -103,7 +181,8 @@ def hostile(tmp_path_factory):
     config = root / "course" / "nbgrader_config.py"
     config.write_text(config.read_text() + (
         f"\nc.Execute.timeout = {CELL_TIMEOUT_S}\n"
-        f"c.ResilientExecute.submission_timeout = {SUBMISSION_TIMEOUT_S}\n"))
+        f"c.ResilientExecute.submission_timeout = {SUBMISSION_TIMEOUT_S}\n"
+        "c.ResilientExecute.interrupt_grace = 1\n"))
     for name, nb in (("tiny", hostile_source()), ("metrics", metrics_source())):
         (root / "solutions" / name).mkdir(parents=True)
         nbformat.write(nb, root / "solutions" / name / f"{name}.ipynb")
@@ -219,7 +298,10 @@ except OSError as error:
                 pass
         except KeyboardInterrupt:
             pass''')
-    slow = _with_cells(good, "double", ["import time\ntime.sleep(2.5)"] * 8)
+    slow = _with_cells(good, "double", ["import time\ntime.sleep(2.5)"] * 10)
+    sigint_cell = _with_cells(good, "squares", [SIGINT_LOOP])
+    history = _with_cells(good, "test_double", [HISTORY_DUMP])
+    tamper = {name: _replace(release, "squares", code + STUB) for name, code in TAMPERING.items()}
     tampered = _replace(good, "test_double", "pass  # the student 'fixed' the test")
     tampered.cells = [c for c in tampered.cells if grade_id(c) != "test_squares"]
 
@@ -227,7 +309,7 @@ except OSError as error:
         "a_correct": good, "b_attack": _replace(release, "squares", attack), "c_ast": ast_bypass,
         "c_input": input_bypass, "c_exc": exc_bypass, "c_event": event_bypass, "d_leak": leak,
         "e_sigint": sigint, "g_blank": release, "h_tampered": tampered, "i_probe": _replace(good, "squares", probe),
-        "k_slow": slow, "z_victim": good,
+        "k_slow": slow, "z_victim": good, "e_sigint_cell": sigint_cell, "m_history": history, **tamper,
     }
     for student, nb in submissions.items():
         submit(root, student, "tiny", nb)
@@ -257,6 +339,12 @@ except OSError as error:
 def score(h, student, assignment="tiny"):
     g = grades(h["root"], assignment, student)
     return {k: v[0] for k, v in g.items() if k.startswith("test_") or k.endswith("_tests")}
+
+
+def outputs_of(h, student) -> str:
+    """Everything the student's autograded notebook shows in its code cells' outputs."""
+    nb = nbformat.read(h["root"] / "course" / "autograded" / student / "tiny" / "tiny.ipynb", as_version=4)
+    return "\n".join(str(o.get("text", "")) + str(o.get("data", "")) for c in nb.cells for o in c.get("outputs", []))
 
 
 def outputs_text(h, student, marker):
@@ -332,16 +420,46 @@ def test_plain_nbgrader_autograde_is_sandboxed_and_ci_sized(hostile):
 
 
 @pytest.mark.parametrize("student", ["c_ast", "c_input", "c_exc", "c_event"])
-def test_test_cells_are_guarded_against_transformers_and_patches(hostile, student):
+def test_transformers_and_patches_in_the_kernel_do_not_change_a_test(hostile, student):
     assert score(hostile, student) == {"test_squares": 0, "test_double": 0}
+
+
+@pytest.mark.parametrize("student", sorted(TAMPERING))
+def test_a_blank_notebook_that_tampers_with_the_kernel_scores_zero(hostile, student):
+    """Issue 17: a no-op guard, dropped assertions, patched numpy/builtins, or a replaced grading link answering
+    True, ValueError or a plausible value: test cells run in the grader, so a blank notebook earns nothing."""
+    assert score(hostile, student) == {"test_squares": 0, "test_double": 0}
+    assert float(hostile["rows"][("tiny", student)]["autograded_score"]) == 0
+
+
+def test_the_kernel_never_holds_a_test_cell_in_any_encoding(hostile):
+    """A student's last cell dumps In, Out, _ih and the history database, base64, rot13 and zlib-encoded: no test
+    line was ever in the kernel, so none is in the autograded notebook or in the feedback."""
+    import base64
+    import codecs
+    import zlib
+
+    from test_grading import hidden_lines
+
+    text = outputs_of(hostile, "m_history")
+    blob = base64.b64decode(text.split("HISTORY ", 1)[1].split()[0]).decode()
+    assert blob == codecs.decode(text.split("ROT13 ", 1)[1].split("\n")[0], "rot13")
+    assert blob == zlib.decompress(base64.b64decode(text.split("ZLIB ", 1)[1].split()[0])).decode()
+    assert "def double" in blob, "the dump must show the student's own cells"
+    for line in hidden_lines(hostile["source"]) + ["squares(3) == [0, 1, 4]", "double(2) == 4"]:
+        assert line not in blob, f"the kernel held a test line: {line}"
+    assert score(hostile, "m_history") == {"test_squares": 2, "test_double": 1}
+    page = hostile["root"] / "course" / "feedback" / "m_history" / "tiny" / "tiny.html"
+    assert_no_hidden_tests(page, hostile["source"])
 
 
 def test_feedback_never_shows_hidden_tests_even_when_a_cell_prints_In(hostile):
     page = hostile["root"] / "course" / "feedback" / "d_leak" / "tiny" / "tiny.html"
     assert_no_hidden_tests(page, hostile["source"])
     assert "SECRET_HIDDEN_MESSAGE" not in page.read_text()
-    assert "removed: this output contained hidden-test source" in html_text(page)
     assert score(hostile, "d_leak") == {"test_squares": 2, "test_double": 1}
+    printed = outputs_of(hostile, "d_leak")
+    assert "squares(3)" not in printed and "SECRET_HIDDEN_MESSAGE" not in printed, "a test cell reached the kernel"
 
 
 def test_every_feedback_page_hides_hidden_tests(hostile):
@@ -351,10 +469,16 @@ def test_every_feedback_page_hides_hidden_tests(hostile):
         assert_no_hidden_tests(page, hostile["source"])
 
 
-def test_loop_ignoring_sigint_is_killed_and_flagged_not_fatal(hostile):
-    assert score(hostile, "e_sigint") == {"test_squares": 0, "test_double": 0}
-    row = hostile["rows"][("tiny", "e_sigint")]
+@pytest.mark.parametrize("student", ["e_sigint", "e_sigint_cell"])
+def test_loop_ignoring_sigint_costs_only_its_own_cell_and_is_flagged(hostile, student):
+    """e_sigint: the test's call of squares() never returns; e_sigint_cell: a student cell never ends. The kernel
+    is killed, a fresh one replays the cells that had run, and the later cells still score (they scored 0)."""
+    expected = {"e_sigint": {"test_squares": 0, "test_double": 1},
+                "e_sigint_cell": {"test_squares": 2, "test_double": 1}}[student]
+    assert score(hostile, student) == expected
+    row = hostile["rows"][("tiny", student)]
     assert row["status"].startswith("CHECK") and "ignored the interrupt" in row["status"], row
+    assert "restarted" in row["status"], row
 
 
 def test_broken_json_is_flagged_with_its_reason(hostile):
