@@ -51,6 +51,8 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE, "gradebook.db")
 c.Exchange.root = os.environ.get("BIOSIGNAL_EXCHANGE_ROOT") or os.path.join(COURSE, "exchange")
 if os.environ.get("BIOSIGNAL_COURSE_ID"):
     c.CourseDirectory.course_id = os.environ["BIOSIGNAL_COURSE_ID"]
+    sys.path.insert(0, os.path.join(COURSE, "hub"))  # collect only submissions their named student owns
+    c.ExchangeFactory.collect = "course_exchange.OwnerCheckedCollect"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache"]
 
 # Autograding runs untrusted code. ResilientExecute starts each submission's kernel in a sandbox

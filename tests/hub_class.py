@@ -183,7 +183,7 @@ def start_hub(cls: ClassServer, password: str, log: Path) -> tuple[str, str]:
         f"load_subconfig({str(HUB / 'jupyterhub_config.py')!r})\n"
         "c.JupyterHub.authenticator_class = 'shared-password'\n"
         f"c.SharedPasswordAuthenticator.user_password = {password!r}\n"
-        f"c.Authenticator.allowed_users = {set([cls.instructor, *cls.students.values()])!r}\n"
+        f"c.Authenticator.allowed_users = { {cls.instructor, *cls.students.values()} !r}\n"
         "c.JupyterHub.services = [{'name': 'hub-test', 'api_token': " + repr(token) + "}]\n"
         "c.JupyterHub.load_roles = [{'name': 'hub-test', 'services': ['hub-test'], 'scopes': "
         "['admin:users', 'admin:servers', 'access:servers', 'read:users']}]\n")

@@ -18,15 +18,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import ROOT
-from hub_class import HUB, ClassServer, close_class, instructor_course, open_class, release, require_class_machine, \
-    api, start_hub, start_server
+from hub_class import (
+    HUB,
+    ClassServer,
+    api,
+    close_class,
+    instructor_course,
+    open_class,
+    release,
+    require_class_machine,
+    start_hub,
+    start_server,
+)
 from test_grading import _replace, solved, tiny_source
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
@@ -121,10 +130,11 @@ def exchange_round_trip(cls: ClassServer) -> dict:
         cls.nbgrader(user, "fetch_feedback", ASSIGNMENT)
     victim = cls.students["correct"]
     inbound = cls.exchange / cls.course_id / "inbound"
-    genuine = sorted(p for p in inbound.glob(f"{victim}+{ASSIGNMENT}+*") if p.stat().st_uid == _uid(victim))
+    genuine = [p for p in inbound.glob(f"{victim}+{ASSIGNMENT}+*") if p.stat().st_uid == _uid(victim)]
+    assert len(genuine) == 1, genuine  # the forgery under victim's name belongs to hostile
     cache = cls.home(victim) / ".local/share/jupyter/nbgrader_cache" / cls.course_id
-    victim_cache = sorted(cache.glob(f"{victim}+{ASSIGNMENT}+*"))[-1]
-    attempts = run_attempts(cls, cls.students["hostile"], shell_attempts(cls, genuine[-1], victim_cache))
+    victim_cache = max(cache.glob(f"{victim}+{ASSIGNMENT}+*"))
+    attempts = run_attempts(cls, cls.students["hostile"], shell_attempts(cls, genuine[0], victim_cache))
     return {"collect": collect.stdout + collect.stderr, "forged": forged, "attempts": attempts}
 
 

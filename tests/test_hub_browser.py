@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import pytest
 from conftest import ROOT, in_ci
-from hub_class import close_class, instructor_course, open_class, release, require_class_machine, start_hub
+from hub_class import (
+    close_class,
+    instructor_course,
+    open_class,
+    release,
+    require_class_machine,
+    start_hub,
+)
 from test_browser import CHROMIUM, CHROMIUM_FLAGS
 from test_grading import tiny_source
 

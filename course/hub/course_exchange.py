@@ -23,8 +23,8 @@ import pwd
 import shutil
 
 from nbgrader.exchange.default.collect import ExchangeCollect
-from nbgrader.utils import ignore_patterns
 from nbgrader.exchange.default.submit import ExchangeSubmit
+from nbgrader.utils import ignore_patterns
 
 FOLDER_MODE, FILE_MODE = 0o750, 0o640
 

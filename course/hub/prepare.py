@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import accounts  # noqa: E402 (this folder is not a package)
+import accounts
 
 HUB = Path(__file__).resolve().parent
 
