@@ -139,8 +139,9 @@ def grade_one(course_dir: Path, assignment: str, student: str) -> dict:
             grading_status.add(course_dir, assignment, student, "abnormal", f"{step} failed: {last[0][:300]}")
     mine = {str(folder.resolve()), str((root / cfg.CourseDirectory.autograded_directory / student / assignment)
                                        .resolve())}
-    for cwd, reason in [e for e in sandbox_limits.EVENTS if str(Path(e[0]).resolve()) in mine]:
-        grading_status.add(course_dir, assignment, student, "limit", reason)
+    for event in [e for e in sandbox_limits.EVENTS if str(Path(e[0]).resolve()) in mine]:
+        sandbox_limits.EVENTS.remove(event)  # consumed: a later grading of this student starts clean
+        grading_status.add(course_dir, assignment, student, "limit", event[1])
     outcome["seconds"] = round(time.perf_counter() - start, 1)
     return outcome
 

@@ -145,6 +145,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 "bubblewrap (bwrap) is not installed, so the student's code cannot be sandboxed. Install it "
                 "(Debian/Ubuntu: apt-get install bubblewrap), grade in a container (see course/instructor_guide.md), "
                 f"or accept the risk explicitly with {UNSANDBOXED_ENV}=1 (make grade UNSANDBOXED=1).")
+        self._release_sandbox()  # after a restart (shutdown with restart=True keeps them): fresh ones
         self._scratch = tempfile.mkdtemp(prefix=sandbox_limits.SCRATCH_PREFIX)
         sandbox_limits.register_scratch(self._scratch)
         scratch = Path(self._scratch)
@@ -282,13 +283,18 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if self._watchdog is not None and not restart:
+        if not restart:
+            self._release_sandbox()
+
+    def _release_sandbox(self) -> None:
+        """Stop the watchdog, remove the pids cgroup and the scratch folder (idempotent)."""
+        if self._watchdog is not None:
             self._watchdog.stopped.set()
             self._watchdog = None
-        if self._cgroup is not None and not restart:
+        if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None
-        if self._scratch and not restart:
+        if self._scratch:
             sandbox_limits.release_scratch(self._scratch)
             self._scratch = None
 

@@ -169,6 +169,7 @@ def _pids_hierarchy() -> Path | None:
     """A cgroup folder where this process may create pids-limited groups: v2's root, or v1's pids hierarchy."""
     v2 = Path("/sys/fs/cgroup")
     if (v2 / "cgroup.controllers").is_file():
+        # systemd enables pids for the root's children already; elsewhere enable it (only root can)
         if "pids" not in (v2 / "cgroup.subtree_control").read_text().split():
             try:
                 (v2 / "cgroup.subtree_control").write_text("+pids")
