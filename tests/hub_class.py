@@ -43,10 +43,12 @@ def require_class_machine() -> None:
             missing.append(tool)
     import prepare
 
-    closed = prepare.closed_parent(Path(sys.executable))
-    if closed is not None:
-        missing.append(f"a Python other users can run ({Path(sys.executable).resolve()} is under {closed}, closed "
-                       "to others)")
+    for path in (VENV_BIN / "nbgrader", Path(sys.executable)):  # the environment, and the interpreter it links to
+        closed = prepare.closed_parent(path)
+        if closed is not None:
+            missing.append(f"an environment other users can run ({path.resolve()} is under {closed}, closed to "
+                           "others)")
+            break
     if not (VENV_BIN / "configurable-http-proxy").exists():
         missing.append("configurable-http-proxy in .venv/bin (make setup-hub)")
     if shutil.which("jupyterhub", path=str(VENV_BIN)) is None:

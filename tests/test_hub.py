@@ -269,8 +269,9 @@ def test_the_hub_serves_the_assignments_tab_to_students_and_the_formgrader_to_th
     start_server(base, token, student)
     status, listing = api(base, token, "GET", f"/user/{student}/assignments?course_id={cls.course_id}")
     assert status == 200 and listing["success"], (status, listing)
-    mine = {(a["assignment_id"], a["status"]) for a in listing["value"]}
-    assert (ASSIGNMENT, "released") in mine and (ASSIGNMENT, "submitted") in mine, mine
+    # what the Assignments tab shows this student: the copy they fetched and their submission
+    mine = {(a["assignment_id"], a["status"], a["course_id"]) for a in listing["value"]}
+    assert mine == {(ASSIGNMENT, "fetched", cls.course_id), (ASSIGNMENT, "submitted", cls.course_id)}, mine
     status, _ = api(base, token, "GET", f"/user/{student}/formgrader/api/assignments")
     assert status == 404, "a student's server must not serve the formgrader"
     start_server(base, token, instructor)
