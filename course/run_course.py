@@ -51,8 +51,12 @@ def course_notebooks(root: Path = ROOT) -> list[Path]:
 
 
 def execute(notebook: Path, output: Path, *, fast: bool = True, source: str = "synthetic",
-            results_dir: Path | None = None, log_output: bool = False) -> Run:
-    """Run one notebook with papermill in this process; never raises for a failure inside the notebook."""
+            results_dir: Path | None = None, log_output: bool = False, parameters: dict | None = None) -> Run:
+    """Run one notebook with papermill in this process; never raises for a failure inside the notebook.
+
+    ``parameters`` adds papermill parameters to ``FAST`` and ``DATA_SOURCE`` (e.g. ``{"SHOW_SOLUTIONS": True}``
+    for the lessons' reference solutions).
+    """
     import papermill as pm
 
     notebook = notebook.resolve()
@@ -68,7 +72,7 @@ def execute(notebook: Path, output: Path, *, fast: bool = True, source: str = "s
     try:
         pm.execute_notebook(
             str(notebook), str(output),
-            parameters={"FAST": fast, "DATA_SOURCE": source},
+            parameters={"FAST": fast, "DATA_SOURCE": source, **(parameters or {})},
             cwd=str(notebook.parent), progress_bar=False, log_output=log_output,
         )
         ok, error = True, ""
