@@ -1,4 +1,5 @@
-"""The inter-patient MIT-BIH benchmark: its smoke mode ends with one JSON line of well-formed scores."""
+"""The inter-patient MIT-BIH benchmark: both modes (DS1 -> DS2 and --cv ds1) end with one JSON line of scores
+averaged over seeds, with their spread."""
 
 import json
 import os
@@ -6,39 +7,86 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "mitbih_interpatient.py"
 
 
-def check_scores(part: dict) -> None:
-    assert set(part) >= {"accuracy", "macro_f1", "per_class", "n_train", "n_test"}
-    assert 0 <= part["accuracy"] <= 1 and 0 <= part["macro_f1"] <= 1
+METRICS = ("accuracy", "macro_f1")
+
+
+def check_scores(part: dict, seeds: list[int]) -> None:
+    """One evaluation: the mean over seeds and its standard deviation for every metric, and one row per seed."""
+    assert set(part) >= {"accuracy", "accuracy_std", "macro_f1", "macro_f1_std", "per_class", "per_seed", "n_train",
+                         "n_test"}
+    for key in METRICS:
+        assert 0 <= part[key] <= 1 and part[f"{key}_std"] >= 0, key
+        values = [row[key] for row in part["per_seed"]]
+        assert part[key] == pytest.approx(sum(values) / len(values), abs=1e-3)  # the mean over seeds, not seed 0
+    assert [row["seed"] for row in part["per_seed"]] == seeds
     assert set(part["per_class"]) == {"N", "S", "V", "F"}
     for cls, values in part["per_class"].items():
-        assert set(values) == {"se", "ppv", "f1", "n"}, cls
+        assert set(values) == {"se", "se_std", "ppv", "ppv_std", "f1", "f1_std", "n"}, cls
         for key in ("se", "ppv", "f1"):
             assert values[key] is None or 0 <= values[key] <= 1, (cls, key, values[key])
+            assert values[f"{key}_std"] is None or values[f"{key}_std"] >= 0, (cls, key)
 
 
-@pytest.mark.slow
-def test_tiny_run_says_which_data_and_prints_the_json_scores_last(course_env_vars, tmp_path):
-    env = {**os.environ, **course_env_vars, "BIOSIGNAL_MLRUNS": str(tmp_path / "mlruns")}
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--tiny", "--track"], capture_output=True, text=True,
+def run_tiny(env: dict, *extra: str) -> tuple[dict, list[str]]:
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--tiny", *extra], capture_output=True, text=True,
                           timeout=600, cwd=REPO, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
-    result = json.loads(lines[-1])
-    assert result["data"] == "synthetic"
+    return json.loads(lines[-1]), lines
+
+
+@pytest.mark.slow
+def test_tiny_run_says_which_data_and_prints_mean_and_spread_over_seeds_last(course_env_vars, tmp_path):
+    result, lines = run_tiny({**os.environ, **course_env_vars})
+    assert result["data"] == "synthetic" and result["seeds"] == [0, 1]
     assert any(line.startswith("data: SYNTHETIC") for line in lines)  # said in words, not only in the JSON
-    check_scores(result["ds2"])
-    check_scores(result["intra_patient"])
+    check_scores(result["ds2"], [0, 1])
+    check_scores(result["intra_patient"], [0, 1])
     assert result["ds2"]["n_train"] == result["intra_patient"]["n_train"]  # like for like
     assert result["train_seconds"] > 0 and result["epochs"] == 1 and result["records"] == 8
+    assert result["features"] == "rr_norm_rel" and result["rr_reference"] == "running"  # the tuned defaults
     assert result["shared_patients"] == []  # the tiny records hold neither 201 nor 202
     assert result["anchor_de_chazal_2004"]["V"] == {"se": 0.777, "ppv": 0.819}
-    assert (tmp_path / "mlruns" / "mlflow.db").is_file()  # --track recorded the two runs
+
+
+@pytest.mark.slow
+def test_cv_ds1_leaves_patients_out_within_ds1_and_prints_the_same_shape(course_env_vars, tmp_path):
+    cache = tmp_path / "beats.npz"
+    result, _ = run_tiny({**os.environ, **course_env_vars}, "--cv", "ds1", "--beats-cache", str(cache))
+    assert "ds2" not in result  # DS2 is neither read nor scored
+    check_scores(result["ds1_cv"], [0, 1])
+    check_scores(result["intra_patient"], [0, 1])
+    # four DS1 records of --tiny, two grouped folds: every DS1 beat is tested once, by a model that never saw
+    # its patient
+    assert cache.is_file()  # the beats were cached; a second run reads them
+    with np.load(cache) as z:
+        n_ds1 = int(np.isin(z["record"], ["106", "208", "209", "223"]).sum())
+    assert result["ds1_cv"]["n_test"] == result["intra_patient"]["n_test"] == n_ds1 < result["beats"]
+    assert result["evaluation"].startswith("DS1 leave-patients-out")
+    again, _ = run_tiny({**os.environ, **course_env_vars}, "--cv", "ds1", "--beats-cache", str(cache),
+                        "--seeds", "0", "--no-intra-patient")
+    assert again["beats"] == result["beats"] and again["intra_patient"] is None
+    assert again["ds1_cv"]["per_seed"][0] == result["ds1_cv"]["per_seed"][0]  # deterministic for one seed
+
+
+def test_leave_patients_out_folds_keep_each_patient_on_one_side():
+    sys.path.insert(0, str(SCRIPT.parent))
+    from mitbih_interpatient import grouped_folds
+
+    y = np.tile([0, 0, 0, 1], 30)
+    groups = np.repeat([f"p{i}" for i in range(10)], 12)
+    folds = grouped_folds(y, groups, 5)
+    tested = np.concatenate([te for _, te in folds])
+    assert np.sort(tested).tolist() == list(range(120))  # every beat tested once
+    for tr, te in folds:
+        assert not set(groups[tr]) & set(groups[te])
 
 
 def test_records_without_a_class_are_refused_naming_it(course_env_vars):
