@@ -141,7 +141,7 @@ def model_inputs(features: str, X: np.ndarray, rr: np.ndarray, record: np.ndarra
     return beat_inputs(rel if features == "rr_norm_rel" else np.concatenate([X, rel], axis=1), rr_n)
 
 
-def train_predict(X, y, train, test, args, seed: int) -> tuple[np.ndarray, float]:
+def train_predict(X, y, train, test, args, seed: int, name: str = "run") -> tuple[np.ndarray, float]:
     """Train a fresh BeatCNN on ``train`` (one seed); predicted classes of ``test`` and training seconds."""
     absent = [c for i, c in enumerate(CLASSES) if not np.any(y[train] == i)]
     if absent:
@@ -154,17 +154,23 @@ def train_predict(X, y, train, test, args, seed: int) -> tuple[np.ndarray, float
                          num_threads=args.threads, restore_best=False)
     X_tr, y_tr, config = rebalance(args.strategy, X[train], y[train], config, sampling_strategy=args.sampling,
                                    seed=seed)
+    if args.track:
+        from dataclasses import replace
+
+        from helpers.train.tracking import MLflowCallback
+        config = replace(config, callbacks=[MLflowCallback("mitbih_interpatient", run_name=name, params={
+            "features": args.features, "strategy": args.strategy, "seed": seed, "decimate": args.decimate})])
     t0 = time.perf_counter()
     fit(model, (X_tr, y_tr), config=config)
     seconds = time.perf_counter() - t0
     return predict_proba(model, X[test]).argmax(1), seconds
 
 
-def run_folds(X, y, folds, args, seed: int) -> tuple[dict, float]:
+def run_folds(X, y, folds, args, seed: int, name: str) -> tuple[dict, float]:
     """Train and test on each ``(train, test)`` fold; the scores of the pooled test predictions."""
     y_true, y_pred, seconds = [], [], 0.0
-    for train, test in folds:
-        pred, s = train_predict(X, y, train, test, args, seed)
+    for i, (train, test) in enumerate(folds):
+        pred, s = train_predict(X, y, train, test, args, seed, f"{name}_seed{seed}_fold{i}")
         y_true.append(y[test])
         y_pred.append(pred)
         seconds += s
@@ -274,6 +280,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-intra-patient", action="store_true", help="skip the leaky comparison (faster tuning)")
     ap.add_argument("--strict-patients", action="store_true",
                     help="leave out of DS2 the patient DS1 shares with it (record 202 = patient of 201)")
+    ap.add_argument("--track", action="store_true", help="record every training run with MLflow")
     ap.add_argument("--verbose", action="store_true", help="one line per epoch")
     ap.add_argument("--tiny", action="store_true", help="smoke test: 8 records, 1 epoch, seeds 0 and 1")
     args = ap.parse_args(argv)
@@ -330,7 +337,7 @@ def main(argv: list[str] | None = None) -> dict:
     seconds = {"inter": 0.0, "intra": 0.0}
     inter_runs, intra_runs = [], []
     for seed in args.seeds:
-        s_inter, s = run_folds(X, y, folds, args, seed)
+        s_inter, s = run_folds(X, y, folds, args, seed, key)
         inter_runs.append(s_inter)
         seconds["inter"] += s
         if not args.no_intra_patient:
@@ -338,7 +345,7 @@ def main(argv: list[str] | None = None) -> dict:
             intra = beat_folds(y[pool], len(folds)) if len(folds) > 1 else \
                 [intra_patient_split(y, pool, len(folds[0][0]), seed)]
             intra = [(pool[a], pool[b]) for a, b in intra] if len(folds) > 1 else intra
-            s_intra, s = run_folds(X, y, intra, args, seed)
+            s_intra, s = run_folds(X, y, intra, args, seed, "intra_patient")
             intra_runs.append(s_intra)
             seconds["intra"] += s
         print(f"seed {seed}: {key} macro F1 {_fmt(s_inter['macro_f1'])}, S Se {_fmt(s_inter['per_class']['S']['se'])}"

@@ -44,7 +44,8 @@ def run_tiny(env: dict, *extra: str) -> tuple[dict, list[str]]:
 
 @pytest.mark.slow
 def test_tiny_run_says_which_data_and_prints_mean_and_spread_over_seeds_last(course_env_vars, tmp_path):
-    result, lines = run_tiny({**os.environ, **course_env_vars})
+    env = {**os.environ, **course_env_vars, "BIOSIGNAL_MLRUNS": str(tmp_path / "mlruns")}
+    result, lines = run_tiny(env, "--track")
     assert result["data"] == "synthetic" and result["seeds"] == [0, 1]
     assert any(line.startswith("data: SYNTHETIC") for line in lines)  # said in words, not only in the JSON
     check_scores(result["ds2"], [0, 1])
@@ -54,6 +55,7 @@ def test_tiny_run_says_which_data_and_prints_mean_and_spread_over_seeds_last(cou
     assert result["features"] == "rr_norm_rel" and result["rr_reference"] == "running"  # the tuned defaults
     assert result["shared_patients"] == []  # the tiny records hold neither 201 nor 202
     assert result["anchor_de_chazal_2004"]["V"] == {"se": 0.777, "ppv": 0.819}
+    assert (tmp_path / "mlruns" / "mlflow.db").is_file()  # --track recorded the runs
 
 
 @pytest.mark.slow
