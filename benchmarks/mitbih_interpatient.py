@@ -64,16 +64,19 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS is deterministic only with this set early
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from helpers.imbalance import STRATEGIES, rebalance  # noqa: E402
-from helpers.metrics import multiclass_report  # noqa: E402
-from helpers.models import BeatCNN, beat_inputs  # noqa: E402
-from helpers.signal.patient_features import normalised_rr_features, relative_to_median_beat  # noqa: E402
-from helpers.splits import DS1_RECORDS, DS2_RECORDS, check_no_leakage, de_chazal_split  # noqa: E402
-from helpers.train import TrainConfig, fit, predict_proba, set_seed  # noqa: E402
+from helpers.imbalance import STRATEGIES, rebalance
+from helpers.metrics import multiclass_report
+from helpers.models import BeatCNN, beat_inputs
+from helpers.signal.patient_features import (
+    normalised_rr_features,
+    relative_to_median_beat,
+)
+from helpers.splits import DS1_RECORDS, DS2_RECORDS, check_no_leakage, de_chazal_split
+from helpers.train import TrainConfig, fit, predict_proba, set_seed
 
 CLASSES = ("N", "S", "V", "F")
 #: Model inputs: "raw" is the beat and the RR features in seconds; "rr_norm" the beat and the RR features over
@@ -361,7 +364,7 @@ def main(argv: list[str] | None = None) -> dict:
               "(the patient-leakage gap)", flush=True)
     n_wave = X.shape[1] - 5
     result.update({
-        "evaluation": ("DS1 leave-patients-out, %d grouped folds, pooled" % args.folds) if args.cv else "DS1 -> DS2",
+        "evaluation": f"DS1 leave-patients-out, {args.folds} grouped folds, pooled" if args.cv else "DS1 -> DS2",
         "seeds": list(args.seeds), "train_seconds": round(seconds["inter"] + seconds["intra"], 1),
         "total_seconds": round(time.perf_counter() - t_start, 1), "data": info["data"], "model": "BeatCNN",
         "num_parameters": BeatCNN(X.shape[1], len(CLASSES), channels=tuple(args.channels),
