@@ -18,7 +18,7 @@ Hard limits per kernel (defaults; traits of :class:`SandboxedKernelManager`), ea
 reach (see also the instructor guide, "Running untrusted code"):
 
 - memory: ``RLIMIT_AS`` 4096 MiB of address space, set by the launcher before bubblewrap starts;
-- largest file: ``RLIMIT_FSIZE`` 64 MiB, likewise;
+- largest file: ``RLIMIT_FSIZE`` 512 MiB, likewise (af_cnn's synthetic data cache is one 121 MiB file);
 - processes and threads: 512, as a pids cgroup (``pids.max``) that the launcher joins before it starts
   bubblewrap, when the grader may create one (root on Debian: cgroup v2 ``/sys/fs/cgroup`` or v1
   ``/sys/fs/cgroup/pids``); otherwise, for a grader that is not root, ``RLIMIT_NPROC`` = what the grader's uid
@@ -120,7 +120,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         4096, help="Address-space limit of the kernel (RLIMIT_AS), MiB; 0 for none. A FAST-mode af_cnn kernel peaks "
         "at 2.1 GiB of address space (0.85 GiB resident; torch and BLAS reserve more than they use).").tag(
         config=True)
-    file_size_limit_mb = Integer(64, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB.").tag(config=True)
+    file_size_limit_mb = Integer(512, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB: af_cnn's synthetic "
+                                 "data cache is one 121 MiB HDF5 file.").tag(config=True)
     tmp_size_mb = Integer(1024, help="Size of the kernel's private /tmp (home and data cache live there) and, "
                           "separately, of its working folder, MiB.").tag(config=True)
     shm_size_mb = Integer(64, help="Size of the kernel's private /dev/shm, MiB.").tag(config=True)
