@@ -19,7 +19,7 @@ reach (see also the instructor guide, "Running untrusted code"):
 
 - memory: ``RLIMIT_AS`` 4096 MiB of address space, set by the launcher before bubblewrap starts;
 - largest file: ``RLIMIT_FSIZE`` 512 MiB, likewise (af_cnn's synthetic data cache is one 121 MiB file);
-- processes and threads: 512, as a pids cgroup (``pids.max``) that the launcher joins before it starts
+- processes and threads: 512 (or 4 per core on a machine with more than 128), as a pids cgroup (``pids.max``) that the launcher joins before it starts
   bubblewrap, when the grader may create one (root on Debian: cgroup v2 ``/sys/fs/cgroup`` or v1
   ``/sys/fs/cgroup/pids``); otherwise, for a grader that is not root, ``RLIMIT_NPROC`` = what the grader's uid
   already runs + 512 (not enforced for real root, hence the cgroup). A grader that is root without a writable
@@ -55,7 +55,7 @@ from pathlib import Path
 
 import sandbox_limits
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Float, Integer, List, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode, default
 
 UNSANDBOXED_ENV = "BIOSIGNAL_GRADE_UNSANDBOXED"
 _TRUE = {"1", "true", "yes", "on"}
@@ -125,14 +125,19 @@ class SandboxedKernelManager(AsyncKernelManager):
     tmp_size_mb = Integer(1024, help="Size of the kernel's private /tmp (home and data cache live there) and, "
                           "separately, of its working folder, MiB.").tag(config=True)
     shm_size_mb = Integer(64, help="Size of the kernel's private /dev/shm, MiB.").tag(config=True)
-    max_tasks = Integer(512, help="Processes and threads of the kernel and all it starts (pids cgroup, or "
-                        "RLIMIT_NPROC for a grader that is not root).").tag(config=True)
+    max_tasks = Integer(help="Processes and threads of the kernel and all it starts (pids cgroup, or RLIMIT_NPROC "
+                        "for a grader that is not root); default max(512, 4 per core): torch and TensorFlow size "
+                        "their thread pools by the machine's cores.").tag(config=True)
     shared_quota_mb = Integer(8, help="Most the kernel may hold in the one host folder it can write (its sockets' "
                               "folder), MiB; beyond it the kernel is stopped.").tag(config=True)
     shared_max_entries = Integer(64, help="Most files and folders in that shared folder.").tag(config=True)
     watchdog_interval_s = Float(0.1, help="Seconds between the watchdog's checks of the limits.").tag(config=True)
     hidden_paths = List(Unicode(), help="Extra host paths the kernel must not see even if under a bound path.").tag(
         config=True)
+
+    @default("max_tasks")
+    def _max_tasks_default(self) -> int:
+        return max(512, 4 * (os.cpu_count() or 1))
 
     _scratch: str | None = None
     _cgroup: sandbox_limits.PidsCgroup | None = None
