@@ -27,7 +27,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_sco
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from helpers.data import zenodo_af
+from helpers.data import load
 from helpers.models.cnn1d import CNN1D
 from helpers.signal import make_windows, rr_features
 from helpers.splits import check_no_leakage, train_val_test_split
@@ -102,8 +102,8 @@ def main() -> None:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
 
     t0 = time.time()
-    ds = zenodo_af.load(args.path, source="auto" if args.path else args.source, root=args.root, limit=args.limit,
-                        seed=args.seed)
+    ds = load("zenodo_af", args.path, source="auto" if args.path else args.source, root=args.root, limit=args.limit,
+              seed=args.seed)
     load_s = time.time() - t0
     # Patient-wise: windows (and records) of one patient never sit on both sides.
     train, _, test = train_val_test_split(ds.labels, ds.subject_ids, test_size=0.3, val_size=0.0, seed=args.seed)

@@ -113,7 +113,7 @@ def test_record_listed_but_missing_is_named(tmp_path):
 
 def test_load_real_without_data_says_how_to_fetch_or_point_at_a_folder(tmp_path):
     with pytest.raises(DataUnavailableError) as err:
-        cinc2017.load(root=tmp_path, source="real")
+        helpers.data.load("cinc2017", root=tmp_path, source="real")
     assert "python -m helpers data fetch cinc2017" in str(err.value) and "path=DIR" in str(err.value)
     assert not (tmp_path / "cinc2017").exists()  # looking did not create anything
 
@@ -133,7 +133,7 @@ def test_load_auto_falls_back_to_synthetic_with_one_banner_on_stderr(tmp_path, c
     assert err.count("SYNTHETIC DATA (cinc2017)") == 1 and "SYNTHETIC" not in out
     folder = next((tmp_path / "cinc2017" / "synthetic").iterdir())
     assert (folder / "SYNTHETIC.json").is_file() and folder.name.endswith(f"-seed0-n{SMALL}")
-    again = cinc2017.load(root=tmp_path, source="synthetic", classes="NA")  # cached: read back, not rewritten
+    again = helpers.data.load("cinc2017", root=tmp_path, source="synthetic", classes="NA")  # cached: read back, not rewritten
     assert set(again.labels.tolist()) <= {0, 1} and capsys.readouterr().err == ""
 
 
@@ -152,7 +152,7 @@ def test_write_synthetic_uses_the_original_format(tmp_path):
 
 def test_real_data_in_the_cache_is_preferred_when_present(tmp_path):
     make_set(tmp_path / "cinc2017" / "real" / "training2017")
-    ds = cinc2017.load(root=tmp_path, source="auto")
+    ds = helpers.data.load("cinc2017", root=tmp_path, source="auto")
     assert ds.source == "real" and len(ds) == 6
 
 
@@ -162,7 +162,7 @@ def test_a_users_folder_is_read_in_place_in_each_published_layout(tmp_path, layo
              "physionet_training": tmp_path / "mine" / "training"}[layout]
     make_set(where, "NANA", subfolders=layout == "physionet_training")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    ds = cinc2017.load(tmp_path / "mine")
+    ds = helpers.data.load("cinc2017", tmp_path / "mine")
     assert ds.source == "real" and ds.labels.tolist() == [0, 1, 0, 1]
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
@@ -194,7 +194,7 @@ def test_fetch_downloads_verifies_and_extracts_into_the_cache(tmp_path, monkeypa
         n = len(server.requests)
         assert helpers.data.fetch("cinc2017", tmp_path / "cache", progress=False) == folder
         assert len(server.requests) == n  # a verified cache is not downloaded again
-    ds = cinc2017.load(root=tmp_path / "cache", source="real")
+    ds = helpers.data.load("cinc2017", root=tmp_path / "cache", source="real")
     assert ds.labels.tolist() == [1, 1, 0, 0] and ds.source == "real"
     assert not list((tmp_path / "cache").rglob("training2017.zip"))  # extracted, then removed
 
@@ -209,4 +209,4 @@ def test_fetch_rejects_a_corrupt_archive_and_leaves_no_record_folder(tmp_path, m
         helpers.data.fetch("cinc2017", tmp_path, progress=False)
     assert not (tmp_path / "cinc2017" / "real" / "training2017").exists()
     with pytest.raises(DataUnavailableError, match="interrupted"):
-        cinc2017.load(root=tmp_path, source="real")
+        helpers.data.load("cinc2017", root=tmp_path, source="real")

@@ -290,9 +290,9 @@ def test_fetch_downloads_every_listed_file_and_load_reads_them(tmp_path):
         n_before = len(server.requests)
         _fetch(tmp_path, server)
         assert server.requests[n_before:] == ["/api/records/15302489"]
-    ds = zenodo_af.load(root=tmp_path, source="real")
+    ds = helpers.data.load("zenodo_af", root=tmp_path, source="real")
     _check(ds, fs=250.0, patients=False)  # the rate comes from the record's description
-    assert zenodo_af.load(root=tmp_path, source="auto").source == "real"
+    assert helpers.data.load("zenodo_af", root=tmp_path, source="auto").source == "real"
 
 
 def test_fetch_with_a_checksum_mismatch_raises_and_keeps_nothing(tmp_path):
@@ -317,12 +317,12 @@ def test_an_interrupted_fetch_is_never_loaded_as_the_real_data(tmp_path, small_d
             _fetch(tmp_path, server)
     assert (tmp_path / "zenodo_af" / "real" / "X.npy").exists()
     with pytest.raises(DataUnavailableError, match="interrupted"):
-        zenodo_af.load(root=tmp_path, source="real")
-    assert zenodo_af.load(root=tmp_path, source="auto").source == "synthetic"
+        helpers.data.load("zenodo_af", root=tmp_path, source="real")
+    assert helpers.data.load("zenodo_af", root=tmp_path, source="auto").source == "synthetic"
     assert "interrupted download" in capsys.readouterr().err
     with _serve(files) as server:  # fetching again completes the folder, which then counts as real
         _fetch(tmp_path, server)
-    assert zenodo_af.load(root=tmp_path, source="auto").source == "real"
+    assert helpers.data.load("zenodo_af", root=tmp_path, source="auto").source == "real"
 
 
 def test_fetch_unpacks_a_zipped_record(tmp_path):
@@ -333,7 +333,7 @@ def test_fetch_unpacks_a_zipped_record(tmp_path):
     with _serve({"/files/data.zip": buf.getvalue()}) as server:
         dest = _fetch(tmp_path, server)
     assert (dest / "data" / "X.npy").exists()
-    _check(zenodo_af.load(root=tmp_path, source="real"), patients=False)
+    _check(helpers.data.load("zenodo_af", root=tmp_path, source="real"), patients=False)
 
 
 def test_a_zipped_copy_in_a_users_folder_is_read_without_writing_there(tmp_path):
@@ -344,7 +344,7 @@ def test_a_zipped_copy_in_a_users_folder_is_read_without_writing_there(tmp_path)
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "record.zip").write_bytes(buf.getvalue())
-    _check(zenodo_af.load(mine, fs=300), patients=False)
+    _check(helpers.data.load("zenodo_af", mine, fs=300), patients=False)
     assert [p.name for p in mine.iterdir()] == ["record.zip"]
 
 
@@ -366,8 +366,8 @@ def small_default(monkeypatch):
 
 
 def test_synthetic_load_is_generated_once_then_read_from_the_cache(tmp_path, small_default):
-    first = zenodo_af.load(root=tmp_path, source="synthetic")
-    second = zenodo_af.load(root=tmp_path, source="synthetic")
+    first = helpers.data.load("zenodo_af", root=tmp_path, source="synthetic")
+    second = helpers.data.load("zenodo_af", root=tmp_path, source="synthetic")
     assert len(small_default) == 1
     assert first.source == second.source == "synthetic" and len(second) == 16
     assert np.array_equal(first.signals[3], second.signals[3])
@@ -377,16 +377,16 @@ def test_synthetic_load_is_generated_once_then_read_from_the_cache(tmp_path, sma
 
 
 def test_auto_without_real_files_prints_one_banner_and_uses_synthetic(tmp_path, small_default, capsys):
-    ds = zenodo_af.load(root=tmp_path, source="auto", limit=5)
+    ds = helpers.data.load("zenodo_af", root=tmp_path, source="auto", limit=5)
     assert ds.source == "synthetic" and len(ds) == 5
     out, err = capsys.readouterr()
     assert err.count("SYNTHETIC DATA (zenodo_af)") == 1 and "SYNTHETIC" not in out
 
 
 def test_limit_takes_whole_subjects_in_a_seeded_order(tmp_path, small_default):
-    full = zenodo_af.load(root=tmp_path, source="synthetic")
-    a = zenodo_af.load(root=tmp_path, source="synthetic", limit=9, seed=0)
-    b = zenodo_af.load(root=tmp_path, source="synthetic", limit=9, seed=0)
+    full = helpers.data.load("zenodo_af", root=tmp_path, source="synthetic")
+    a = helpers.data.load("zenodo_af", root=tmp_path, source="synthetic", limit=9, seed=0)
+    b = helpers.data.load("zenodo_af", root=tmp_path, source="synthetic", limit=9, seed=0)
     assert len(a) == 9 and a.record_ids.tolist() == b.record_ids.tolist()
     # Every subject but possibly the last one taken keeps all its records.
     cut = [s for s in set(a.subject_ids) if (a.subject_ids == s).sum() != (full.subject_ids == s).sum()]
@@ -396,18 +396,18 @@ def test_limit_takes_whole_subjects_in_a_seeded_order(tmp_path, small_default):
 
 def test_real_without_files_says_how_to_fetch(tmp_path):
     with pytest.raises(DataUnavailableError, match="python -m helpers data fetch zenodo_af"):
-        zenodo_af.load(root=tmp_path, source="real")
+        helpers.data.load("zenodo_af", root=tmp_path, source="real")
 
 
 def test_synthetic_files_in_the_real_folder_are_not_passed_off_as_real(tmp_path):
     helpers.data.write_synthetic("zenodo_af", tmp_path / "zenodo_af" / "real", size=4)
     with pytest.raises(DataFormatError, match="synthetic"):
-        zenodo_af.load(root=tmp_path, source="real")
+        helpers.data.load("zenodo_af", root=tmp_path, source="real")
 
 
 def test_bad_source_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="source"):
-        zenodo_af.load(root=tmp_path, source="fake")
+        helpers.data.load("zenodo_af", root=tmp_path, source="fake")
 
 
 # ---------------------------------------------------------------- sets shipped pre-split

@@ -414,15 +414,3 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
     with atomic_write(out_dir / "REFERENCE.csv", "w") as f:  # last: its presence means the records are complete
         f.write("".join(refs))
     return out_dir
-
-
-def load(path: Path | str | None = None, *, source: str = "auto", root: Path | str | None = None,
-         classes: str = "all", limit: int | None = None, seed: int = 0) -> SignalDataset:
-    """``helpers.data.load("cinc2017", ...)``: a folder you have (read in place), the cache, or synthetic.
-
-    See :func:`helpers.data.source.load` for ``path``, ``source``, ``root``, ``limit`` and ``seed``;
-    ``classes="NA"`` keeps normal vs AF only.
-    """
-    from helpers.data.source import load as _load
-
-    return _load(NAME, path, source=source, root=root, limit=limit, seed=seed, classes=classes)

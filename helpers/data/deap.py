@@ -395,17 +395,3 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
     for sim in simulate_deap(SPEC.synthetic_size if size is None else size, seed=seed):
         write_subject(out_dir / f"{sim.subject}.dat", sim.data, sim.labels)
     return out_dir
-
-
-def load(path: Path | str | None = None, *, source: str = "auto", root: Path | str | None = None,
-         subjects: Sequence[str | int] | None = None, channels: Sequence[str] | None = None,
-         strict: bool = True, limit: int | None = None, seed: int = 0) -> SignalDataset:
-    """``helpers.data.load("deap", ...)``: a folder you have (read in place), the cache, or synthetic.
-
-    See :func:`helpers.data.source.load` for ``path``, ``source``, ``root``, ``limit`` and ``seed``, and
-    :func:`read` for ``subjects``, ``channels`` and ``strict``.
-    """
-    from helpers.data.source import load as _load
-
-    return _load(NAME, path, source=source, root=root, limit=limit, seed=seed, subjects=subjects, channels=channels,
-                 strict=strict)

@@ -319,14 +319,3 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
                    aux_note=[a if a else "" for a in sim.aux], write_dir=str(out_dir))
     (out_dir / "RECORDS").write_text("".join(f"{s.record}\n" for s in sims))
     return out_dir
-
-
-def load(path: Path | str | None = None, *, source: str = "auto", root: Path | str | None = None,
-         lead: str = "MLII", limit: int | None = None, seed: int = 0) -> SignalDataset:
-    """``helpers.data.load("mitbih", ...)``: a folder you have (read in place), the cache, or synthetic.
-
-    See :func:`helpers.data.source.load` for ``path``, ``source``, ``root``, ``limit`` and ``seed``.
-    """
-    from helpers.data.source import load as _load
-
-    return _load(NAME, path, source=source, root=root, limit=limit, seed=seed, lead=lead)

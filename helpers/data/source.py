@@ -34,15 +34,13 @@ from helpers.data.errors import (
     damage_advice,
     is_symlink_loop,
 )
+from helpers.data.registry import MARKER, get_dataset, is_synthetic_folder
 
-MARKER = "SYNTHETIC.json"
 IN_PROGRESS = "FETCH_IN_PROGRESS"  # present while fetch runs: an interrupted fetch is never taken as real data
 SOURCES = ("auto", "real", "synthetic")
 
 
 def _module(name: str) -> ModuleType:
-    from helpers.data import get_dataset  # late: helpers.data imports this module
-
     return get_dataset(name)
 
 
@@ -59,13 +57,6 @@ def synthetic_cache_dir(name: str, root: Path | str | None = None, *, seed: int 
     spec = _module(name).SPEC
     size = spec.synthetic_size if size is None else size
     return cache_root(root) / name / "synthetic" / f"{spec.synthetic_version}-seed{seed}-n{size}"
-
-
-def is_synthetic_folder(path: Path | str) -> bool:
-    """True when ``path`` (a folder, or a file inside one) carries the synthetic marker."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    return (folder / MARKER).is_file()
 
 
 def _under_cache(path: Path) -> bool:

@@ -858,15 +858,3 @@ def _write_pkl(path: Path, sim) -> None:
         label[int(t0 * PKL_LABEL_FS):int(t1 * PKL_LABEL_FS)] = codes[cond]
     with open(path, "wb") as f:  # protocol 2, as WESAD's Python 2 pickles
         pickle.dump({"subject": sim.subject, "signal": {"wrist": wrist, "chest": {}}, "label": label}, f, protocol=2)
-
-
-def load(path: Path | str | None = None, *, source: str = "auto", root: Path | str | None = None,
-         limit: int | None = None, seed: int = 0, **options) -> SignalDataset:
-    """``helpers.data.load("wesad", ...)``: a WESAD folder you have (read in place), or the synthetic default.
-
-    See :func:`helpers.data.source.load` for ``path``, ``source``, ``root``, ``limit`` and ``seed``, and
-    :func:`read` for ``options`` (``records``, ``form``, ``trim_s``, ``channels``, ``subjects``, ``e4_offsets``).
-    """
-    from helpers.data.source import load as _load
-
-    return _load(NAME, path, source=source, root=root, limit=limit, seed=seed, **options)

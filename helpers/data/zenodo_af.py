@@ -41,8 +41,8 @@ from .cache import atomic_dir, atomic_write
 from .container import SignalDataset
 from .errors import DataFormatError
 from .fetch import fetch_files
+from .registry import is_synthetic_folder
 from .repositories import zenodo_files, zenodo_record
-from .source import is_synthetic_folder
 from .spec import DatasetSpec
 from .synthetic import AF_GENERATOR_VERSION, simulate_af_records
 from .zenodo_af_layouts import read_folder_variables, resolve
@@ -267,15 +267,3 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
                          dtype=h5py.string_dtype())
         f.create_dataset("rhythms", data=sim.rhythms.astype(object), dtype=h5py.string_dtype())
     return out_dir
-
-
-def load(path: Path | str | None = None, *, source: str = "auto", root: Path | str | None = None,
-         fs: float | None = None, limit: int | None = None, seed: int = 0) -> SignalDataset:
-    """``helpers.data.load("zenodo_af", ...)``: a folder you have (read in place), the cache, or synthetic.
-
-    See :func:`helpers.data.source.load` for ``path``, ``source``, ``root``, ``limit`` and ``seed``;
-    ``fs`` overrides the sampling rate (see :func:`read`).
-    """
-    from .source import load as _load
-
-    return _load(NAME, path, source=source, root=root, limit=limit, seed=seed, fs=fs)
