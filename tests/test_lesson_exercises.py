@@ -1,6 +1,7 @@
 """The lessons' checkable exercises: each has a student cell, then a self-check cell, then a collapsed reference
-solution; run top to bottom (as CI runs them), a blank exercise reads "not attempted yet" and never stops the
-lesson, and every reference solution passes its own self-check."""
+solution that runs only when the student asks for it (``SHOW_SOLUTIONS = True``, a papermill parameter: Run All
+never gives an answer away); run top to bottom (as CI runs them), a blank exercise reads "not attempted yet" and
+never stops the lesson, and with ``SHOW_SOLUTIONS`` every reference solution passes its own self-check."""
 from __future__ import annotations
 
 import re
@@ -10,13 +11,18 @@ import pytest
 from conftest import ROOT
 from run_course import execute
 
-LESSONS = sorted((ROOT / "lessons").glob("0[0-3]*_*.ipynb"))
+LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
 # The kinds of exercise issue 12 asks for, and the lesson that must hold each: (lesson prefix, self-check function)
 REQUIRED = [("00_", "check_choice"), ("01_", "check_choice"), ("01_", "check_ecg_filter"),
             ("02_", "check_choice"), ("02_", "check_conv1d_arithmetic"), ("03_", "check_patient_split"),
             ("03_", "check_choice"),
             # issue 21: the mechanics by hand (helpers.selfcheck_mechanics)
-            ("02b_", "check_training_loop"), ("02b_", "check_lstm_cell"), ("02b_", "check_attention")]
+            ("02b_", "check_training_loop"), ("02b_", "check_lstm_cell"), ("02b_", "check_attention"),
+            # issue 21 item 5: lessons 04-06 (helpers.selfcheck_numbers for numbers worked out by hand)
+            ("04_", "check_choice"), ("04_", "check_numbers"), ("05_", "check_numbers"), ("05_", "check_choice"),
+            ("06_", "check_numbers"), ("06_", "check_choice")]
+# Lessons whose reference solutions run only with SHOW_SOLUTIONS = True (a papermill parameter)
+GUARDED = ("00_", "01_", "02_", "02b", "03_", "04_", "05_", "06_")
 CHECK_CALL = re.compile(r"selfcheck\w*\.(check_\w+)\(")   # helpers.selfcheck and its sibling modules
 
 
@@ -56,6 +62,10 @@ def test_lessons_hold_the_required_exercises():
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
 def test_each_exercise_is_student_cell_then_self_check_then_collapsed_solution(lesson):
     nb = nbformat.read(lesson, as_version=4)
+    guarded = lesson.name[:3] in GUARDED  # issue 20 item 6, lessons 00-03 so far
+    params = next(c.source for c in nb.cells if "parameters" in _tags(c))
+    assert not guarded or re.search(r"^SHOW_SOLUTIONS = False", params, re.MULTILINE), \
+        f"{lesson.name}: the parameters cell sets SHOW_SOLUTIONS = False (Run All must not spoil the exercises)"
     exercises = _exercises(nb)
     assert exercises, f"{lesson.name} has no exercise"
     n_student = sum("exercise" in _tags(c) for c in nb.cells)
@@ -71,6 +81,8 @@ def test_each_exercise_is_student_cell_then_self_check_then_collapsed_solution(l
             f"{lesson.name} cell {solution}: the reference solution must follow the self-check"
         assert sol.metadata.get("jupyter", {}).get("source_hidden") is True, \
             f"{lesson.name} cell {solution}: the reference solution must be collapsed (source_hidden)"
+        assert not guarded or re.search(r"^if SHOW_SOLUTIONS:", sol.source, re.MULTILINE), \
+            f"{lesson.name} cell {solution}: the reference solution runs only under `if SHOW_SOLUTIONS:`"
         calls = CHECK_CALL.findall(nb.cells[check].source)
         assert calls and calls == CHECK_CALL.findall(sol.source), \
             f"{lesson.name}: the reference solution must run the same self-check as cell {check}"
@@ -82,7 +94,8 @@ def test_each_exercise_is_student_cell_then_self_check_then_collapsed_solution(l
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
 def test_executed_lesson_says_not_attempted_then_passes_its_reference_solutions(lesson, course_env, tmp_path):
     out = tmp_path / lesson.name
-    run = execute(lesson, out, fast=True, source="synthetic", results_dir=tmp_path / "results")
+    run = execute(lesson, out, fast=True, source="synthetic", results_dir=tmp_path / "results",
+                  parameters={"SHOW_SOLUTIONS": True})
     assert run.ok, f"{lesson.name} failed: {run.error}"
     nb = nbformat.read(out, as_version=4)
     nb.cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
