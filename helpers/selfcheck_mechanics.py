@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .mechanics import lstm_step, masked_attention
+from .mechanics import masked_attention
 from .selfcheck import FAILED, PASSED, Verdict, _bullets, _not_attempted, _unanswered
 
 __all__ = ["check_attention", "check_lstm_cell", "check_training_loop"]
@@ -139,16 +139,17 @@ def _loop_rows(probe: _LoopProbe, history: Any, epochs: int, batch_size: int) ->
     val = [p for p in probe.passes if p[0] == VAL]
     per_epoch = len(train) / max(epochs, 1)
     rows.append((len(train) > 0 and per_epoch > 1 and max(p[3] for p in train) <= batch_size,
-                 f"mini-batches of at most batch_size={batch_size} from a DataLoader "
-                 f"({per_epoch:.1f} training batches per epoch, largest {max((p[3] for p in train), default=0)})"))
+                 (f"mini-batches of at most batch_size={batch_size} from a DataLoader "
+                  f"({per_epoch:.1f} training batches per epoch, largest {max((p[3] for p in train), default=0)})")))
     bad_train = sum(not (p[1] and p[2]) for p in train)
-    rows.append((bool(train) and bad_train == 0, f"training batches in train mode with gradients "
-                 f"({bad_train} of {len(train)} were not: call model.train() at the start of every epoch)"))
+    rows.append((bool(train) and bad_train == 0,
+                 (f"training batches in train mode with gradients ({bad_train} of {len(train)} were not: "
+                  "call model.train() at the start of every epoch)")))
     bad_val = sum(p[1] or p[2] for p in val)
     rows.append((len(probe.snapshots) == epochs and bad_val == 0,
-                 f"validation once per epoch in eval mode under torch.no_grad() ({len(probe.snapshots)} validation "
-                 f"sweeps for {epochs} epochs; {bad_val} of {len(val)} validation batches in train mode or with "
-                 "gradients)"))
+                 (f"validation once per epoch in eval mode under torch.no_grad() ({len(probe.snapshots)} validation "
+                  f"sweeps for {epochs} epochs; {bad_val} of {len(val)} validation batches in train mode or with "
+                  "gradients)")))
     rows.append((probe.stale_grads == 0, "gradients zeroed before each backward pass "
                  + ("" if probe.stale_grads == 0 else f"({probe.stale_grads} gradients were added to old ones)")))
     touched = probe.sets[TEST].touched + sum(p[0] == TEST for p in probe.passes)
@@ -162,8 +163,8 @@ def _kept_rows(probe: _LoopProbe, history: Any, epochs: int) -> list[tuple[bool,
     try:
         losses = [float(v) for v in history["train_loss"]]
         falls = len(losses) == epochs and losses[CLEAN_EPOCHS - 1] < losses[0]
-        rows.append((falls, f"history['train_loss'] has one value per epoch and falls over the first "
-                            f"{CLEAN_EPOCHS} epochs ({', '.join(f'{v:.3f}' for v in losses[:CLEAN_EPOCHS])})"))
+        rows.append((falls, (f"history['train_loss'] has one value per epoch and falls over the first "
+                             f"{CLEAN_EPOCHS} epochs ({', '.join(f'{v:.3f}' for v in losses[:CLEAN_EPOCHS])})")))
     except Exception as err:  # noqa: BLE001 -- a malformed history is a wrong answer
         rows.append((False, f"the returned history must be a dict with a 'train_loss' list per epoch ({err!r})"))
     if not probe.snapshots:
@@ -171,19 +172,19 @@ def _kept_rows(probe: _LoopProbe, history: Any, epochs: int) -> list[tuple[bool,
     val = [probe.val_loss(s) for s in probe.snapshots]
     best = int(np.argmin(val))
     rows.append((val[best] < 0.7 * probe.val_loss(probe.initial),
-                 f"the model learns (validation loss {probe.val_loss(probe.initial):.3f} untrained, "
-                 f"{val[best]:.3f} at the best epoch)"))
+                 (f"the model learns (validation loss {probe.val_loss(probe.initial):.3f} untrained, "
+                  f"{val[best]:.3f} at the best epoch)")))
     final = probe.model.state_dict()
     held = [e for e, s in enumerate(probe.snapshots) if _same_params(s, final)]
     if held and best in held:
         rows.append((True, f"the model ends with the best epoch's weights (epoch {best + 1} of {epochs})"))
     elif held and held[-1] == len(probe.snapshots) - 1:
-        rows.append((False, f"the model ends with the last epoch's weights, not the best epoch's ({best + 1}): keep "
-                            "copy.deepcopy(model.state_dict()) when validation improves (state_dict() alone "
-                            "returns the live tensors, which later steps overwrite), and load it at the end"))
+        rows.append((False, (f"the model ends with the last epoch's weights, not the best epoch's ({best + 1}): keep "
+                             "copy.deepcopy(model.state_dict()) when validation improves (state_dict() alone "
+                             "returns the live tensors, which later steps overwrite), and load it at the end")))
     elif held:
-        rows.append((False, f"the model ends with epoch {held[-1] + 1}'s weights; the lowest validation loss was "
-                            f"at epoch {best + 1}: keep the epoch with the lowest validation loss"))
+        rows.append((False, (f"the model ends with epoch {held[-1] + 1}'s weights; the lowest validation loss was "
+                             f"at epoch {best + 1}: keep the epoch with the lowest validation loss")))
     else:
         rows.append((False, "the model ends with weights of no epoch's end: load the best epoch's copy at the end"))
     return rows
@@ -283,10 +284,11 @@ def check_lstm_cell(cell_fn: Any, *, name: str = "LSTM cell", atol: float = 1e-5
         if got_h.shape != want_h.shape or got_c.shape != want_c[0].shape:
             return Verdict(name, FAILED, f"your cell returned h of shape {tuple(got_h.shape[::2])} and c of shape "
                                          f"{tuple(got_c.shape)}; both must be (batch, hidden) = (2, 5)")
-        rows = [(torch.allclose(got_h, want_h, atol=atol), "every hidden state h_t equals nn.LSTM's output "
-                 f"(largest difference {float((got_h - want_h).abs().max()):.1e})"),
-                (torch.allclose(got_c, want_c[0], atol=atol), "the last cell state equals nn.LSTM's c_n "
-                 f"(largest difference {float((got_c - want_c[0]).abs().max()):.1e})")]
+        diff_h, diff_c = float((got_h - want_h).abs().max()), float((got_c - want_c[0]).abs().max())
+        rows = [(torch.allclose(got_h, want_h, atol=atol),
+                 f"every hidden state h_t equals nn.LSTM's output (largest difference {diff_h:.1e})"),
+                (torch.allclose(got_c, want_c[0], atol=atol),
+                 f"the last cell state equals nn.LSTM's c_n (largest difference {diff_c:.1e})")]
         if not all(ok for ok, _ in rows):
             for slip, hint in _LSTM_HINTS.items():
                 slip_h, _ = _run_cell(lambda *a, s=slip: _lstm_slip(*a, slip=s), x, weights)
@@ -335,8 +337,8 @@ def _by_hand_rows(attn_fn, x, W, pm, q, k, v, atol) -> list[tuple[bool, str]]:
     except Exception as err:  # noqa: BLE001 -- a self-check reports, never raises
         return [(False, f"your attention stopped with {type(err).__name__}: {err} (it must return (out, weights))")]
     if got.shape != want.shape or got_w.shape != want_w.shape:
-        return [(False, f"your attention returned out {tuple(got.shape)} and weights {tuple(got_w.shape)}; "
-                        f"expected {tuple(want.shape)} and {tuple(want_w.shape)}")]
+        return [(False, (f"your attention returned out {tuple(got.shape)} and weights {tuple(got_w.shape)}; "
+                         f"expected {tuple(want.shape)} and {tuple(want_w.shape)}"))]
     real = ~pm  # compare the real query positions; what a padded query computes is never used
     rows = [(torch.allclose(got[real], want[real], atol=atol), "by hand: the output at every real position "
              "matches the reference" if torch.allclose(got[real], want[real], atol=atol) else
@@ -344,8 +346,8 @@ def _by_hand_rows(attn_fn, x, W, pm, q, k, v, atol) -> list[tuple[bool, str]]:
     on_pad = float(got_w.nan_to_num(1.0).masked_fill(~pm[:, None, :], 0).sum(-1)[real].max())
     sums = got_w.sum(-1)[real]
     rows.append((on_pad < 1e-6 and torch.allclose(sums, torch.ones_like(sums), atol=1e-5),
-                 f"each real query's weights sum to 1 and give nothing to padding (largest weight on padding "
-                 f"{on_pad:.2f})"))
+                 (f"each real query's weights sum to 1 and give nothing to padding (largest weight on padding "
+                  f"{on_pad:.2f})")))
     if not all(ok for ok, _ in rows):
         for slip, hint in _ATTENTION_HINTS.items():
             slip_out, _ = _attention_slip(q, k, v, pm, slip)

@@ -71,13 +71,13 @@ def test_a_correct_loop_passes_and_its_best_epoch_is_not_the_last():
 
 
 @pytest.mark.parametrize("mistake, needle", [
-    (dict(eval_mode=False), "validation once per epoch in eval mode"),
-    (dict(no_grad=False), "validation once per epoch in eval mode"),
-    (dict(back_to_train=False), "training batches in train mode"),
-    (dict(zero_grad=False), "gradients zeroed"),
-    (dict(peek_test=True), "test split"),
-    (dict(deep_copy=False), "ends with"),
-    (dict(keep_best=False), "ends with"),
+    ({"eval_mode": False}, "validation once per epoch in eval mode"),
+    ({"no_grad": False}, "validation once per epoch in eval mode"),
+    ({"back_to_train": False}, "training batches in train mode"),
+    ({"zero_grad": False}, "gradients zeroed"),
+    ({"peek_test": True}, "test split"),
+    ({"deep_copy": False}, "ends with"),
+    ({"keep_best": False}, "ends with"),
 ])
 def test_each_classic_mistake_fails_on_its_own_requirement(mistake, needle):
     v = sm.check_training_loop(make_loop(**mistake))
@@ -111,8 +111,8 @@ def test_a_loop_that_does_not_step_fails_on_learning():
 # --- LSTM cell ----------------------------------------------------------------------------------------------------
 def cell(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo"):
     blocks = dict(zip(order, (x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=-1)))
-    i, f, o, g = (torch.sigmoid(blocks[k]) for k in "ifo"), None, None, torch.tanh(blocks["g"])
-    i, f, o = i
+    i, f, o = (torch.sigmoid(blocks[k]) for k in "ifo")
+    g = torch.tanh(blocks["g"])
     c = f * c + i * g
     return o * torch.tanh(c), c
 
@@ -133,7 +133,7 @@ def test_lstm_gates_in_keras_order_fail_with_the_order_named():
 
 def test_lstm_without_tanh_on_the_output_is_named():
     def slip(x, h, c, W_ih, W_hh, b_ih, b_hh):
-        h_new, c_new = cell(x, h, c, W_ih, W_hh, b_ih, b_hh)
+        _h_new, c_new = cell(x, h, c, W_ih, W_hh, b_ih, b_hh)
         o = torch.sigmoid((x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=-1)[3])
         return o * c_new, c_new
     v = sm.check_lstm_cell(slip)
