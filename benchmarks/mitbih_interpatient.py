@@ -21,7 +21,11 @@ Every metric is the mean over ``--seeds`` (default 0 1 2) with its sample standa
                         "per_class": {"N": {"se", "se_std", "ppv", "ppv_std", "f1", "f1_std", "n"}, "S": ...},
                         "per_seed": [{"seed", "accuracy", "macro_f1", "S_se", "S_ppv", "V_se", "V_ppv"}, ...],
                         "n_train", "n_test"},
-     "intra_patient": {... the same ...}, "seeds": [0, 1, 2], "train_seconds", "data": "real" | "synthetic", ...}
+     "intra_patient": {... the same ...}, "seeds": [0, 1, 2], "train_seconds", "data": "real" | "synthetic",
+     "rr_only_logistic": {"raw": {...}, "normalised": {...}}, ...}
+
+``rr_only_logistic`` is the lesson in one line: a logistic regression on the five RR features alone, once in
+seconds and once over each patient's own mean RR, on the same patients and folds.
 
 (fractions 0-1; ``null`` where a value is undefined, e.g. a class absent from a tiny test set). Runs::
 
@@ -213,6 +217,23 @@ def over_seeds(runs: list[dict], seeds: list[int]) -> dict:
     return out
 
 
+def rr_only_baseline(d: dict, folds, reference: str) -> dict:
+    """Why the RR features are normalised: a logistic regression on the five RR features alone, in seconds
+    (``raw``) and over each patient's mean RR (``normalised``), on the same folds; scores of :func:`score`."""
+    from sklearn.linear_model import LogisticRegression
+
+    out = {}
+    for name, rr in (("raw", d["rr"]), ("normalised", normalised_rr_features(d["rr"], d["record"], mode=reference))):
+        z = np.log(rr)  # ratios and intervals are positive and act multiplicatively
+        y_true, y_pred = [], []
+        for train, test in folds:
+            clf = LogisticRegression(max_iter=2000, class_weight="balanced").fit(z[train], d["y"][train])
+            y_true.append(d["y"][test])
+            y_pred.append(clf.predict(z[test]))
+        out[name] = score(np.concatenate(y_true), np.concatenate(y_pred))
+    return out
+
+
 def grouped_folds(y, groups, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Leave-patients-out folds: every patient's beats in one test fold; classes spread over folds."""
     from sklearn.model_selection import StratifiedGroupKFold
@@ -356,6 +377,10 @@ def main(argv: list[str] | None = None) -> dict:
               f"{_fmt(s_inter['per_class']['V']['ppv'])}", flush=True)
     sizes = {"n_train": int(np.mean([len(tr) for tr, _ in folds])), "n_test": int(sum(len(te) for _, te in folds))}
     result[key] = {**over_seeds(inter_runs, args.seeds), **sizes}
+    result["rr_only_logistic"] = rr_only_baseline(d, folds, args.rr_reference)
+    print(f"{key}, logistic regression on RR alone: " + "; ".join(
+        f"{k} RR macro F1 {_fmt(v['macro_f1'])}, S Se {_fmt(v['per_class']['S']['se'])} +P "
+        f"{_fmt(v['per_class']['S']['ppv'])}" for k, v in result["rr_only_logistic"].items()), flush=True)
     _report(key, result[key], seconds["inter"])
     result["intra_patient"] = {**over_seeds(intra_runs, args.seeds), **sizes} if intra_runs else None
     if intra_runs:

@@ -56,6 +56,8 @@ def test_tiny_run_says_which_data_and_prints_mean_and_spread_over_seeds_last(cou
     assert result["shared_patients"] == []  # the tiny records hold neither 201 nor 202
     assert result["anchor_de_chazal_2004"]["V"] == {"se": 0.777, "ppv": 0.819}
     assert (tmp_path / "mlruns" / "mlflow.db").is_file()  # --track recorded the runs
+    for name in ("raw", "normalised"):  # the RR-only baseline, both ways
+        assert set(result["rr_only_logistic"][name]["per_class"]) == {"N", "S", "V", "F"}
 
 
 @pytest.mark.slow
