@@ -366,3 +366,16 @@ def test_protect_repo_closes_solutions_and_course_and_names_a_closed_parent():
             prepare.protect_repo(repo)
     finally:
         shutil.rmtree(base)
+
+
+def test_make_setup_and_ci_install_what_the_hub_needs():
+    import re
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(d.startswith("jupyterhub==") for d in extras["hub"]), extras["hub"]
+    assert any(re.fullmatch(r"biosignal-dl-course-helpers\[.*\bhub\b.*\]", d) for d in extras["dev"]), extras["dev"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^setup-hub: setup$", makefile, re.MULTILINE) and re.search(r"^hub: setup-hub$", makefile,
+                                                                                  re.MULTILINE)
+    assert "make setup-hub" in (ROOT / ".ci" / "run").read_text()
