@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import helpers.data
-from helpers.data import wesad
+from helpers.data import wesad, wesad_e4, wesad_protocol
 from helpers.data.container import Intervals
 from helpers.data.fetch import DataFormatError, DataUnavailableError
 from helpers.data.safe_pickle import UnsafePickleError
@@ -51,7 +51,7 @@ def copy_subject(src: Path, dest: Path, *, drop: tuple[str, ...] = ()) -> Path:
 # ---------------------------------------------------------------- the E4 CSV format
 
 def test_e4_csv_gives_start_time_rate_and_samples():
-    s = wesad.parse_e4_csv("1495437325.00\n64.000000\n-0.00\n1.25\n-3.50\n", "BVP.csv")
+    s = wesad_e4.parse_e4_csv("1495437325.00\n64.000000\n-0.00\n1.25\n-3.50\n", "BVP.csv")
     assert s.start_unix == 1495437325.0 and s.fs == 64.0
     assert s.samples.shape == (3, 1) and s.samples[:, 0].tolist() == [0.0, 1.25, -3.5]
     assert s.duration_s == pytest.approx(3 / 64)
@@ -60,16 +60,16 @@ def test_e4_csv_gives_start_time_rate_and_samples():
 def test_acc_csv_has_three_columns_and_repeats_the_header_per_column():
     text = ("1495437325.000000, 1495437325.000000, 1495437325.000000\n32.000000, 32.000000, 32.000000\n"
             "29,-6,55\n28,-6,54\n")
-    s = wesad.parse_e4_csv(text, "ACC.csv", columns=3)
+    s = wesad_e4.parse_e4_csv(text, "ACC.csv", columns=3)
     assert s.fs == 32.0 and s.samples.tolist() == [[29, -6, 55], [28, -6, 54]]
     with pytest.raises(DataFormatError, match="ACC.csv: expected 3 column"):
-        wesad.parse_e4_csv("1.0\n32.0\n1,2\n", "ACC.csv", columns=3)
+        wesad_e4.parse_e4_csv("1.0\n32.0\n1,2\n", "ACC.csv", columns=3)
 
 
 @pytest.mark.parametrize("rate", ["0.000000", "nan", "-4", "four"])
 def test_a_rate_that_is_not_a_positive_number_is_refused_naming_the_file(rate):
     with pytest.raises(DataFormatError, match=r"EDA\.csv: row 2"):
-        wesad.parse_e4_csv(f"1495437325.0\n{rate}\n0.1\n0.2\n", "EDA.csv")
+        wesad_e4.parse_e4_csv(f"1495437325.0\n{rate}\n0.1\n0.2\n", "EDA.csv")
 
 
 @pytest.mark.parametrize("text, problem", [("1495437325.0\n4.0\n", "no samples"),
@@ -78,7 +78,7 @@ def test_a_rate_that_is_not_a_positive_number_is_refused_naming_the_file(rate):
                                            ("when\n4.0\n0.1\n", "row 1")])
 def test_malformed_e4_csvs_are_refused_naming_the_file(text, problem):
     with pytest.raises(DataFormatError, match=f"TEMP.csv.*{problem}"):
-        wesad.parse_e4_csv(text, "TEMP.csv")
+        wesad_e4.parse_e4_csv(text, "TEMP.csv")
 
 
 # ---------------------------------------------------------------- the protocol sheet
@@ -87,18 +87,18 @@ def test_malformed_e4_csvs_are_refused_naming_the_file(text, problem):
                                            ("100.15", 6015), ("26.32", 1592), ("12", 720), ("0.59", 59),
                                            (7.08, 428), (50.3, 3030)])
 def test_minutes_dot_seconds_are_minutes_and_seconds_not_decimal_minutes(text, seconds):
-    assert wesad.minsec_to_seconds(text) == seconds
+    assert wesad_protocol.minsec_to_seconds(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["7.75", "-1.20", "abc", "7.123", ""])
 def test_impossible_minutes_dot_seconds_are_refused(text):
     with pytest.raises(ValueError, match="minutes.seconds"):
-        wesad.minsec_to_seconds(text)
+        wesad_protocol.minsec_to_seconds(text)
 
 
 def test_quest_sheet_gives_the_four_conditions_in_seconds_and_leaves_the_readings_out(tmp_path):
     (tmp_path / "S2_quest.csv").write_text(S2_QUEST)
-    p = wesad.read_quest(tmp_path / "S2_quest.csv")
+    p = wesad_protocol.read_quest(tmp_path / "S2_quest.csv")
     assert p.subject == "S2" and p.ignored == ["sRead", "fRead"]
     assert p.intervals.label.tolist() == ["baseline", "stress", "meditation", "amusement", "meditation"]
     assert p.intervals.start_s.tolist() == [428, 2395, 4219, 4885, 5618]
@@ -109,31 +109,31 @@ def test_quest_sheet_gives_the_four_conditions_in_seconds_and_leaves_the_reading
 def test_a_quest_sheet_without_a_row_is_refused_naming_the_file(tmp_path, row):
     (tmp_path / "S2_quest.csv").write_text("\n".join(ln for ln in S2_QUEST.splitlines() if f"# {row};" not in ln))
     with pytest.raises(DataFormatError, match=f"S2_quest.csv: no '# {row}' row"):
-        wesad.read_quest(tmp_path / "S2_quest.csv")
+        wesad_protocol.read_quest(tmp_path / "S2_quest.csv")
 
 
 def test_a_quest_sheet_whose_end_precedes_its_start_is_refused(tmp_path):
     (tmp_path / "S2_quest.csv").write_text(S2_QUEST.replace("# END;26.32", "# END;6.32"))
     with pytest.raises(DataFormatError, match="S2_quest.csv: condition 'Base' ends"):
-        wesad.read_quest(tmp_path / "S2_quest.csv")
+        wesad_protocol.read_quest(tmp_path / "S2_quest.csv")
 
 
 def test_trimming_cuts_both_ends_and_drops_blocks_left_empty():
     iv = Intervals([10.0, 100.0, 200.0], [90.0, 150.0, 250.0], ["baseline", "stress", "meditation"])
-    kept, dropped = wesad.trim_intervals(iv, 30.0)
+    kept, dropped = wesad_protocol.trim_intervals(iv, 30.0)
     assert kept.start_s.tolist() == [40.0] and kept.end_s.tolist() == [60.0]
     assert kept.label.tolist() == ["baseline"] and dropped == ["stress", "meditation"]
-    kept, dropped = wesad.trim_intervals(iv, 0.0, duration_s=220.0)
+    kept, dropped = wesad_protocol.trim_intervals(iv, 0.0, duration_s=220.0)
     assert kept.end_s.tolist() == [90.0, 150.0, 220.0] and dropped == []
 
 
 # ---------------------------------------------------------------- aligning the E4 clock with the protocol
 
 def test_german_local_time_is_converted_with_summer_time():
-    assert wesad.germany_to_utc(datetime(2017, 5, 22, 9, 39, 1)) == datetime(2017, 5, 22, 7, 39, 1, tzinfo=UTC)
-    assert wesad.germany_to_utc(datetime(2017, 1, 10, 12, 0)) == datetime(2017, 1, 10, 11, 0, tzinfo=UTC)
-    assert wesad.germany_to_utc(datetime(2017, 3, 26, 1, 30)).hour == 0   # before the switch (2:00 local)
-    assert wesad.germany_to_utc(datetime(2017, 3, 26, 3, 30)).hour == 1   # after it
+    assert wesad_protocol.germany_to_utc(datetime(2017, 5, 22, 9, 39, 1)) == datetime(2017, 5, 22, 7, 39, 1, tzinfo=UTC)
+    assert wesad_protocol.germany_to_utc(datetime(2017, 1, 10, 12, 0)) == datetime(2017, 1, 10, 11, 0, tzinfo=UTC)
+    assert wesad_protocol.germany_to_utc(datetime(2017, 3, 26, 1, 30)).hour == 0   # before the switch (2:00 local)
+    assert wesad_protocol.germany_to_utc(datetime(2017, 3, 26, 3, 30)).hour == 1   # after it
 
 
 def write_respiban_header(path: Path, date: str, time: str) -> None:
@@ -144,10 +144,10 @@ def write_respiban_header(path: Path, date: str, time: str) -> None:
 
 def test_chest_start_comes_from_the_respiban_header(tmp_path):
     write_respiban_header(tmp_path / "S2_respiban.txt", "2017-5-22", "9:39:1.0")
-    assert wesad.read_chest_start(tmp_path / "S2_respiban.txt") == 1495437325.0 + S2_OFFSET_S
+    assert wesad_protocol.read_chest_start(tmp_path / "S2_respiban.txt") == 1495437325.0 + S2_OFFSET_S
     (tmp_path / "S3_respiban.txt").write_text("# OpenSignals Text File Format\n# {\"x\": {}}\n")
     with pytest.raises(DataFormatError, match="S3_respiban.txt: expected an OpenSignals header"):
-        wesad.read_chest_start(tmp_path / "S3_respiban.txt")
+        wesad_protocol.read_chest_start(tmp_path / "S3_respiban.txt")
 
 
 def test_without_respiban_header_or_pkl_the_e4_form_says_what_is_missing(synthetic, tmp_path):
@@ -385,8 +385,8 @@ def test_a_truncated_acc_csv_names_the_streams_and_their_durations(synthetic, tm
         helpers.data.load("wesad", path=sub)
     msg = str(err.value)
     assert msg.startswith(f"{sub / 'S2_E4_Data'}: the streams of one recording must cover the same span (within 2 s)")
-    bvp_s = wesad.parse_e4_csv((sub / "S2_E4_Data" / "BVP.csv").read_text(), "BVP").duration_s
-    acc_s = wesad.parse_e4_csv((sub / "S2_E4_Data" / "ACC.csv").read_text(), "ACC", columns=3).duration_s
+    bvp_s = wesad_e4.parse_e4_csv((sub / "S2_E4_Data" / "BVP.csv").read_text(), "BVP").duration_s
+    acc_s = wesad_e4.parse_e4_csv((sub / "S2_E4_Data" / "ACC.csv").read_text(), "ACC", columns=3).duration_s
     assert f"BVP.csv {bvp_s:.1f} s" in msg and f"ACC.csv {acc_s:.1f} s" in msg
     assert "holds no wesad records" not in msg
 
@@ -402,7 +402,7 @@ def test_blank_rows_inside_acc_csv_are_an_error_not_skipped(synthetic, tmp_path)
 
 
 def test_blank_lines_at_the_very_end_of_a_csv_shift_nothing_and_are_accepted():
-    stream = wesad.parse_e4_csv("100.0\n4.0\n1\n2\n3\n\n\n", "EDA.csv")
+    stream = wesad_e4.parse_e4_csv("100.0\n4.0\n1\n2\n3\n\n\n", "EDA.csv")
     assert stream.samples.ravel().tolist() == [1.0, 2.0, 3.0]
 
 
@@ -482,4 +482,4 @@ def test_a_zip_member_larger_than_its_header_says_is_never_inflated_past_it(tmp_
     path.write_bytes(bytes(raw))
     with zipfile.ZipFile(path) as archive, \
             pytest.raises(DataFormatError, match=r"S2_E4_Data.zip:ACC.csv: corrupt or truncated|inflates to"):
-        wesad.read_zip_member(archive, archive.getinfo("ACC.csv"), f"{path}:ACC.csv")
+        wesad_e4.read_zip_member(archive, archive.getinfo("ACC.csv"), f"{path}:ACC.csv")
