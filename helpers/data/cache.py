@@ -3,6 +3,10 @@
 Reading never writes: :func:`cache_root` and :func:`cache_dir` with ``create=False`` only compute paths. Files and
 folders the course writes appear complete or not at all (:func:`atomic_write`, :func:`atomic_dir`), readable by
 everyone (a cache one user fills is read by others), and a write that fails says which folder and why in one line.
+
+A downloaded file is trusted only when it checks out (:func:`verified`): against its published digest, the digest
+recorded when it was downloaded (``.<name>.sha256``, :func:`record_digest`), or its expected size. Downloads into
+one folder take turns (:func:`locked`).
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +22,11 @@ from pathlib import Path
 from typing import IO
 
 from helpers.data.errors import DataFormatError, DataUnavailableError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; concurrent downloads stay correct (atomic rename), only wasteful
+    fcntl = None
 
 DATA_ENV = "BIOSIGNAL_DATA"
 DEFAULT_ROOT = Path("~/.cache/biosignal-course")
@@ -182,3 +192,67 @@ def os_error(err: OSError, folder: Path | None) -> DataUnavailableError:
         err.errno, "permission denied" if isinstance(err, PermissionError) else err.strerror or str(err))
     return DataUnavailableError(f"Cannot write in {folder or err.filename}: {problem}. Make it writable, or set "
                                 f"{DATA_ENV} to a folder you can write.")
+
+
+# ---------------------------------------------------------------- what a cached file is checked against
+
+def record_path(path: Path) -> Path:
+    """``.<name>.sha256`` beside ``path``: the digest recorded when it was downloaded."""
+    return path.parent / f".{path.name}.sha256"
+
+
+def part_path(path: Path) -> Path:
+    """``.<name>.part`` beside ``path``: the download in progress (or left by a killed process)."""
+    return path.parent / f".{path.name}.part"
+
+
+def recorded_digest(path: Path | str) -> str | None:
+    """The SHA-256 recorded when ``path`` was downloaded (``.<name>.sha256`` beside it), or None."""
+    record = record_path(Path(path))
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        match = re.match(r"([0-9a-f]{64}) ", record.read_text(encoding="ascii"))
+        return match[1] if match else None
+    return None
+
+
+def verified(path: Path | str, *, md5: str | None = None, sha256: str | None = None, size: int | None = None) -> bool:
+    """True when ``path`` is a file matching the published digest, else its recorded digest, else ``size``.
+
+    A file with none of these to check it against is not verified: a 0-byte or cut file never passes as complete.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if md5 or sha256:
+        alg, want = ("sha256", sha256) if sha256 else ("md5", md5)
+        return file_digest(path, alg) == want.lower()
+    if size is not None and path.stat().st_size != size:
+        return False
+    recorded = recorded_digest(path)
+    if recorded is not None:
+        return file_digest(path, "sha256") == recorded
+    return size is not None
+
+
+def record_digest(path: Path) -> None:
+    """Write ``.<name>.sha256`` beside ``path`` (``sha256sum -c`` reads it)."""
+    with atomic_write(record_path(path), "w") as f:
+        f.write(f"{file_digest(path, 'sha256')}  {path.name}\n")
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (one process downloads into it at a time; others wait)."""
+    # flock on the folder itself: no lock file to litter the cache (or to race on when deleted), and it opens
+    # read-only. Where flock is missing or refused (Windows, some network file systems) we go unlocked: two
+    # processes may then write one part file at once, and the size or digest check refuses what they mix up.
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

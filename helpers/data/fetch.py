@@ -20,7 +20,8 @@ How a download goes (:func:`download`):
 A whole-transfer deadline stops a server that drips a byte a second (a per-read timeout never fires on one), and
 every error is one line naming the file, the URL and the problem (:func:`offline_message` when unreachable).
 Where published checksums come from (PhysioNet's ``SHA256SUMS.txt``, the Zenodo records API) is
-:mod:`helpers.data.repositories`; where the cache is and atomic writes, :mod:`helpers.data.cache`.
+:mod:`helpers.data.repositories`; where the cache is, atomic writes, digest records and the folder lock,
+:mod:`helpers.data.cache`.
 """
 from __future__ import annotations
 
@@ -48,15 +49,15 @@ from helpers.data.cache import (
     cache_root,
     file_digest,
     file_mode,
+    locked,
     make_dirs,
     os_error,
+    part_path,
+    record_digest,
+    recorded_digest,
+    verified,
 )
 from helpers.data.errors import ChecksumError, DataFormatError, DataUnavailableError
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; concurrent downloads stay correct (atomic rename), only wasteful
-    fcntl = None
 
 __all__ = ["CHUNK", "DATA_ENV", "DEFAULT_ROOT", "RETRIES", "ChecksumError", "DataFormatError", "DataUnavailableError",
            "RemoteFile", "atomic_dir", "atomic_write", "cache_dir", "cache_root", "download", "fetch_bytes",
@@ -118,44 +119,6 @@ def offline_message(dataset: str | None, url: str, reason: object) -> str:
             "or DATA_SOURCE = \"synthetic\" in a notebook.")
 
 
-# ---------------------------------------------------------------- what a cached file is checked against
-
-def _record_path(path: Path) -> Path:
-    return path.parent / f".{path.name}.sha256"
-
-
-def _part_path(path: Path) -> Path:
-    return path.parent / f".{path.name}.part"
-
-
-def recorded_digest(path: Path | str) -> str | None:
-    """The SHA-256 recorded when ``path`` was downloaded (``.<name>.sha256`` beside it), or None."""
-    record = _record_path(Path(path))
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        match = re.match(r"([0-9a-f]{64}) ", record.read_text(encoding="ascii"))
-        return match[1] if match else None
-    return None
-
-
-def verified(path: Path | str, *, md5: str | None = None, sha256: str | None = None, size: int | None = None) -> bool:
-    """True when ``path`` is a file matching the published digest, else its recorded digest, else ``size``.
-
-    A file with none of these to check it against is not verified: a 0-byte or cut file never passes as complete.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return False
-    if md5 or sha256:
-        alg, want = ("sha256", sha256) if sha256 else ("md5", md5)
-        return file_digest(path, alg) == want.lower()
-    if size is not None and path.stat().st_size != size:
-        return False
-    recorded = recorded_digest(path)
-    if recorded is not None:
-        return file_digest(path, "sha256") == recorded
-    return size is not None
-
-
 # ---------------------------------------------------------------- one file
 
 def download(url: str, dest: Path | str, *, md5: str | None = None, sha256: str | None = None,
@@ -213,13 +176,13 @@ def download(url: str, dest: Path | str, *, md5: str | None = None, sha256: str 
     if verified(dest, **check):  # cache hit: no lock, no request
         if (md5 or sha256) and recorded_digest(dest) is None:
             with contextlib.suppress(DataUnavailableError, DataFormatError):  # a read-only copy stays usable
-                _record(dest)  # checked against the published digest: later checks need no network
+                record_digest(dest)  # checked against the published digest: later checks need no network
         return dest
     make_dirs(dest.parent)
-    with _translated(url, dest.name, dataset or _guess_dataset(dest), dest.parent), _locked(dest.parent):
+    with _translated(url, dest.name, dataset or _guess_dataset(dest), dest.parent), locked(dest.parent):
         if verified(dest, **check):  # another process finished it while we waited for the lock
             return dest
-        part = _part_path(dest)
+        part = part_path(dest)
         try:
             _transfer(url, part, check, timeout=timeout, deadline=deadline, retries=retries, progress=progress)
             os.chmod(part, file_mode(0o666))
@@ -227,14 +190,8 @@ def download(url: str, dest: Path | str, *, md5: str | None = None, sha256: str 
         except BaseException:  # Ctrl-C included; only a kill leaves the part, for the next fetch to resume
             part.unlink(missing_ok=True)
             raise
-        _record(dest)
+        record_digest(dest)
     return dest
-
-
-def _record(path: Path) -> None:
-    """Write ``.<name>.sha256`` beside ``path`` (``sha256sum -c`` reads it)."""
-    with atomic_write(_record_path(path), "w") as f:
-        f.write(f"{file_digest(path, 'sha256')}  {path.name}\n")
 
 
 def _transfer(url: str, part: Path, check: dict, *, timeout: float, deadline: float | None, retries: int,
@@ -419,23 +376,6 @@ def fetch_bytes(url: str, *, timeout: float = 30, deadline: float = 120, dataset
 
 
 # ---------------------------------------------------------------- small helpers
-
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    # flock on the folder itself: no lock file to litter the cache (or to race on when deleted), and it opens
-    # read-only. Where flock is missing or refused (Windows, some network file systems) we go unlocked: each
-    # process has its own part file name clash only then, and the rename is atomic; the digest check catches a mix.
-    if fcntl is None:
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
 
 @contextlib.contextmanager
 def _translated(url: str, name: str, dataset: str | None, folder: Path | None) -> Iterator[None]:
