@@ -365,3 +365,11 @@ def test_a_cut_transfer_is_resumed_with_range_within_one_fetch(tmp_path):
         download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, progress=False, retries=1)
     assert server.ranges == [None, f"bytes={len(BODY) // 2}-"]
     assert (tmp_path / "f.bin").read_bytes() == BODY
+
+
+def test_a_partial_file_left_by_an_earlier_pooch_based_fetch_is_removed_by_the_next_fetch(tmp_path):
+    (tmp_path / "tmpk3j_x9qz").write_bytes(bytes(2_900_000))  # pooch's temporary name, a killed download's bytes
+    (tmp_path / "notes.txt").write_text("kept")
+    with LocalServer({"/f.bin": BODY}) as server:
+        download(server.url("/f.bin"), tmp_path / "f.bin", sha256=SHA, **QUIET)
+    assert sorted(os.listdir(tmp_path)) == [".f.bin.sha256", "f.bin", "notes.txt"]

@@ -21,14 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from helpers.data.errors import DataFormatError, DataUnavailableError
+from helpers.data.errors import DATA_ENV, DataFormatError, DataUnavailableError
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock; concurrent downloads stay correct (atomic rename), only wasteful
     fcntl = None
 
-DATA_ENV = "BIOSIGNAL_DATA"
 DEFAULT_ROOT = Path("~/.cache/biosignal-course")
 
 

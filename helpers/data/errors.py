@@ -17,6 +17,9 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from urllib.parse import urlparse
+
+DATA_ENV = "BIOSIGNAL_DATA"  # the cache root's environment variable (helpers.data.cache reads it)
 
 
 class DataUnavailableError(RuntimeError):
@@ -63,6 +66,29 @@ def damage_advice(in_cache: bool, name: str) -> str:
     if in_cache:
         return f"delete it and run `python -m helpers data fetch {name}` again"
     return "this file is damaged: replace it from your source (the course never writes to this folder)"
+
+
+def offline_message(dataset: str | None, url: str, reason: object) -> str:
+    """The one instruction every dataset gives when its source cannot be reached.
+
+    Parameters
+    ----------
+    dataset : str or None
+        Dataset name as the CLI knows it (``None`` writes ``NAME``).
+    url : str
+        What could not be downloaded.
+    reason : object
+        Why, in a few words (``"Connection refused"``, ``"timed out"``).
+    """
+    name = dataset or "NAME"
+    host = urlparse(url).netloc or url
+    return (f"Could not reach {host} ({reason}) to download {url}. To carry on, either:\n"
+            f"  - on a machine with internet access run `python -m helpers data fetch {name}` and copy the folder "
+            f"it prints into this machine's cache (or point {DATA_ENV} at the copy);\n"
+            f"  - or read a copy you already have in place: `--path DIR` on the command line, "
+            f"load(\"{name}\", path=DIR) in Python;\n"
+            f"  - or use the embedded synthetic data: load(\"{name}\", source=\"synthetic\"), "
+            "or DATA_SOURCE = \"synthetic\" in a notebook.")
 
 
 class ResourceLimitError(DataFormatError):

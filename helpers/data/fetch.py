@@ -57,7 +57,12 @@ from helpers.data.cache import (
     recorded_digest,
     verified,
 )
-from helpers.data.errors import ChecksumError, DataFormatError, DataUnavailableError
+from helpers.data.errors import (
+    ChecksumError,
+    DataFormatError,
+    DataUnavailableError,
+    offline_message,
+)
 
 __all__ = ["CHUNK", "DATA_ENV", "DEFAULT_ROOT", "RETRIES", "ChecksumError", "DataFormatError", "DataUnavailableError",
            "RemoteFile", "atomic_dir", "atomic_write", "cache_dir", "cache_root", "download", "fetch_bytes",
@@ -94,29 +99,6 @@ class RemoteFile:
     md5: str | None = None
     sha256: str | None = None
     size: int | None = None
-
-
-def offline_message(dataset: str | None, url: str, reason: object) -> str:
-    """The one instruction every dataset gives when its source cannot be reached.
-
-    Parameters
-    ----------
-    dataset : str or None
-        Dataset name as the CLI knows it (``None`` writes ``NAME``).
-    url : str
-        What could not be downloaded.
-    reason : object
-        Why, in a few words (``"Connection refused"``, ``"timed out"``).
-    """
-    name = dataset or "NAME"
-    host = urlparse(url).netloc or url
-    return (f"Could not reach {host} ({reason}) to download {url}. To carry on, either:\n"
-            f"  - on a machine with internet access run `python -m helpers data fetch {name}` and copy the folder "
-            f"it prints into this machine's cache (or point {DATA_ENV} at the copy);\n"
-            f"  - or read a copy you already have in place: `--path DIR` on the command line, "
-            f"load(\"{name}\", path=DIR) in Python;\n"
-            f"  - or use the embedded synthetic data: load(\"{name}\", source=\"synthetic\"), "
-            "or DATA_SOURCE = \"synthetic\" in a notebook.")
 
 
 # ---------------------------------------------------------------- one file
@@ -182,6 +164,7 @@ def download(url: str, dest: Path | str, *, md5: str | None = None, sha256: str 
     with _translated(url, dest.name, dataset or _guess_dataset(dest), dest.parent), locked(dest.parent):
         if verified(dest, **check):  # another process finished it while we waited for the lock
             return dest
+        _remove_pooch_leftovers(dest.parent)
         part = part_path(dest)
         try:
             _transfer(url, part, check, timeout=timeout, deadline=deadline, retries=retries, progress=progress)
@@ -192,6 +175,18 @@ def download(url: str, dest: Path | str, *, md5: str | None = None, sha256: str 
             raise
         record_digest(dest)
     return dest
+
+
+_POOCH_TEMP = re.compile(r"tmp[a-z0-9_]{8}")  # tempfile.NamedTemporaryFile's names, as pooch used them
+
+
+def _remove_pooch_leftovers(folder: Path) -> None:
+    # Before the part files, downloads went through pooch's temporary files, which a killed process left in the
+    # cache for good. Only called under the folder's lock, so none of them is still being written.
+    with contextlib.suppress(OSError):
+        for path in folder.iterdir():
+            if _POOCH_TEMP.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
 
 
 def _transfer(url: str, part: Path, check: dict, *, timeout: float, deadline: float | None, retries: int,
