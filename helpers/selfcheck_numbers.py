@@ -61,7 +61,9 @@ def check_numbers(answers: Mapping[str, Any], measured: Mapping[str, float], *, 
         line per quantity.
     """
     if all(_unanswered(v) for v in answers.values()):
-        return _not_attempted(name, f"work out {', '.join(answers)} by hand and assign them in the exercise cell")
+        pronoun = "it" if len(answers) == 1 else "them"
+        return _not_attempted(name, f"work out {', '.join(answers)} by hand and assign {pronoun} in the exercise "
+                                    "cell")
     missing = sorted(set(answers) - set(measured))
     if missing:  # a notebook bug, not a student's: say so rather than raise
         return Verdict(name, FAILED, f"the self-check has no measurement for {missing}")
