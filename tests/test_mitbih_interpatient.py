@@ -99,3 +99,25 @@ def test_records_without_a_class_are_refused_naming_it(course_env_vars):
                           capture_output=True, text=True, timeout=600, cwd=REPO, env=env, check=False)
     assert proc.returncode != 0
     assert "no training beats of class(es) ['S', 'F']" in proc.stderr
+
+
+def test_the_default_inputs_are_relative_to_each_patient():
+    sys.path.insert(0, str(SCRIPT.parent))
+    from mitbih_interpatient import FEATURES, model_inputs
+
+    rng = np.random.default_rng(0)
+    beat = rng.standard_normal((1, 1, 20)).astype(np.float32)
+    X = np.concatenate([np.repeat(beat, 6, axis=0), 2.5 * np.repeat(beat, 6, axis=0)])  # one shape, two gains
+    rr = np.r_[np.full((6, 5), 1.0), np.full((6, 5), 0.6)].astype(np.float32)         # two heart rates
+    rr[:, 3:] = 1.0                                                                       # ratios: on time
+    record = np.repeat(["slow", "fast"], 6)
+    shapes = {}
+    for name in FEATURES:
+        shapes[name] = model_inputs(name, X, rr, record).shape
+        x = model_inputs(name, X, rr, record)
+        if name == "rr_norm_rel":  # neither gain nor heart rate survives: the two patients look alike
+            np.testing.assert_allclose(x[:6], x[6:], atol=1e-5)
+        if name == "raw":
+            assert not np.allclose(x[:6, -5:], x[6:, -5:])
+    assert shapes == {"raw": (12, 6, 20), "rr_norm": (12, 6, 20), "rr_norm_shape": (12, 7, 20),
+                      "rr_norm_rel": (12, 6, 20)}
