@@ -23,7 +23,7 @@ from sklearn.metrics import (
 )
 
 # one definition each, shared with the loaders' banner
-from helpers.data.source import is_synthetic, show_banner
+from helpers.data.banner import is_synthetic, show_banner
 from helpers.signal import check_fs
 
 __all__ = [
@@ -454,7 +454,7 @@ def synthetic_banner(dataset_or_source: Any) -> bool:
     """Show the loud synthetic-data banner, unless the loader already showed it for this dataset.
 
     The banner itself (wording, HTML in a notebook, stderr elsewhere) lives in
-    :func:`helpers.data.source.show_banner`, so every dataset says it the same way, once.
+    :func:`helpers.data.banner.show_banner`, so every dataset says it the same way, once.
 
     Parameters
     ----------

@@ -231,10 +231,10 @@ def test_synthetic_banner_is_loud_for_synthetic_and_silent_for_real(capsys):
 def test_synthetic_banner_shows_html_in_a_notebook(monkeypatch):
     import IPython.display
 
-    import helpers.data.source
+    import helpers.data.banner
 
     shown = []
-    monkeypatch.setattr(helpers.data.source, "_in_notebook", lambda: True)
+    monkeypatch.setattr(helpers.data.banner, "_in_notebook", lambda: True)
     monkeypatch.setattr(IPython.display, "display", shown.append)
     assert synthetic_banner(toy_dataset("synthetic")) is True
     assert len(shown) == 1 and "SYNTHETIC DATA (zenodo_af)" in shown[0].data and "<div" in shown[0].data
