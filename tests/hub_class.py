@@ -175,20 +175,26 @@ def release(cls: ClassServer, assignment: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ the hub
-def start_hub(cls: ClassServer, password: str, log: Path) -> tuple[str, str]:
-    """JupyterHub from course/hub/jupyterhub_config.py on 127.0.0.1, with a shared test password instead of PAM,
-    and an API token for the test (a service allowed to start servers and call them); returns (URL, token)."""
-    token = secrets.token_hex(24)
+def start_hub(cls: ClassServer, password: str | None, log: Path) -> tuple[str, str]:
+    """JupyterHub from course/hub/jupyterhub_config.py on 127.0.0.1; returns (URL, API token).
+
+    With a ``password``: a shared test password instead of PAM, and an API token for the test (a service allowed
+    to start servers and call them). Without: the configuration exactly as ``make hub`` runs it (PAM), no token.
+    """
+    token = secrets.token_hex(24) if password else ""
     port = free_port()
     config = cls.hub_dir / "test_jupyterhub_config.py"
-    config.write_text(
-        f"load_subconfig({str(HUB / 'jupyterhub_config.py')!r})\n"
-        "c.JupyterHub.authenticator_class = 'shared-password'\n"
-        f"c.SharedPasswordAuthenticator.user_password = {password!r}\n"
-        f"c.Authenticator.allowed_users = { {cls.instructor, *cls.students.values()} !r}\n"
-        "c.JupyterHub.services = [{'name': 'hub-test', 'api_token': " + repr(token) + "}]\n"
-        "c.JupyterHub.load_roles = [{'name': 'hub-test', 'services': ['hub-test'], 'scopes': "
-        "['admin:users', 'admin:servers', 'access:servers', 'read:users']}]\n")
+    if password is None:
+        config = HUB / "jupyterhub_config.py"
+    else:
+        config.write_text(
+            f"load_subconfig({str(HUB / 'jupyterhub_config.py')!r})\n"
+            "c.JupyterHub.authenticator_class = 'shared-password'\n"
+            f"c.SharedPasswordAuthenticator.user_password = {password!r}\n"
+            f"c.Authenticator.allowed_users = { {cls.instructor, *cls.students.values()} !r}\n"
+            "c.JupyterHub.services = [{'name': 'hub-test', 'api_token': " + repr(token) + "}]\n"
+            "c.JupyterHub.load_roles = [{'name': 'hub-test', 'services': ['hub-test'], 'scopes': "
+            "['admin:users', 'admin:servers', 'access:servers', 'read:users']}]\n")
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}",
                BIOSIGNAL_INSTRUCTOR=cls.instructor, BIOSIGNAL_COURSE_GROUP=cls.group,
                BIOSIGNAL_COURSE_ID=cls.course_id, BIOSIGNAL_EXCHANGE_ROOT=str(cls.exchange),
@@ -228,8 +234,8 @@ def api(base: str, token: str, method: str, path: str, body: dict | None = None)
     """One request through the hub's proxy with the test's token; (status, JSON or text). HTTP errors are returned,
     connection errors raised."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **({"Authorization": f"token {token}"} if token else {})}
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as r:
             status, text = r.status, r.read().decode()

@@ -35,6 +35,7 @@ from hub_class import (
     require_class_machine,
     start_hub,
     start_server,
+    stop,
 )
 from test_grading import _replace, solved, tiny_source
 
@@ -279,6 +280,7 @@ def test_the_hub_serves_the_assignments_tab_to_students_and_the_formgrader_to_th
     assert status == 200, (status, assignments)
     tiny = next(a for a in assignments if a["name"] == ASSIGNMENT)
     assert tiny["num_submissions"] == 3, tiny
+    stop(cls.hub_procs.pop())  # and with it the two servers
 
 
 # ------------------------------------------------------------------- the configuration, without accounts or a hub
@@ -379,3 +381,43 @@ def test_make_setup_and_ci_install_what_the_hub_needs():
     assert re.search(r"^setup-hub: setup$", makefile, re.MULTILINE) and re.search(r"^hub: setup-hub$", makefile,
                                                                                   re.MULTILINE)
     assert "make setup-hub" in (ROOT / ".ci" / "run").read_text()
+
+
+def log_in(base: str, user: str, password: str) -> tuple[int, str]:
+    """POST the hub's log-in form (with its XSRF cookie); (status, final URL)."""
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base}/hub/login", timeout=60)
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    form = urllib.parse.urlencode({"username": user, "password": password, "_xsrf": xsrf}).encode()
+    try:
+        with opener.open(urllib.request.Request(f"{base}/hub/login?next=/hub/home", data=form), timeout=60) as r:
+            return r.status, r.url
+    except urllib.error.HTTPError as error:
+        return error.code, error.url
+
+
+@pytest.mark.timeout(300)
+def test_make_hubs_pam_log_in_admits_the_course_group_with_system_passwords_and_no_one_else(hub_class, tmp_path):
+    import subprocess
+
+    import accounts
+
+    cls, _ = hub_class
+    student, outsider = cls.students["correct"], cls.instructor[:-4] + "out"  # outsider: same tag, not in the group
+    accounts.add_user(outsider)
+    try:
+        subprocess.run(["chpasswd"], input=f"{student}:Student-pw-1\n{outsider}:Outsider-pw-1\n", text=True,
+                       check=True)
+        base, _ = start_hub(cls, None, tmp_path / "hub.log")  # course/hub/jupyterhub_config.py as make hub runs it
+        assert log_in(base, student, "not-the-password")[0] == 403
+        assert log_in(base, outsider, "Outsider-pw-1")[0] == 403, "an account outside the course group got in"
+        status, url = log_in(base, student, "Student-pw-1")
+        assert status == 200 and url.endswith("/hub/home"), (status, url)
+    finally:
+        accounts.remove_user(outsider)
