@@ -64,8 +64,8 @@ class KernelLink:
             self._bad("a reply that is not text, or over the size limit")
         try:
             reply = json.loads(text)
-        except ValueError:
-            self._bad("a reply that is not JSON")
+        except (ValueError, RecursionError):
+            self._bad("a reply that is not JSON (or nested too deeply)")
         if type(reply) is not dict:
             self._bad("a reply that is not a JSON object")
         if "ok" in reply:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import grading_status
 import nbformat
+import rpc_codec
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
@@ -176,6 +177,8 @@ class ResilientExecute(Execute):
             return None
         if text is None:
             return None
+        if len(text) > 2 * rpc_codec.MAX_BYTES:   # the repr of a reply over the cap: not parsed at all
+            return ""
         try:
             reply = ast.literal_eval(text)
         except (ValueError, SyntaxError, MemoryError, RecursionError):

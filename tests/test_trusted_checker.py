@@ -237,7 +237,8 @@ def test_a_class_the_kernel_names_is_never_imported_unless_allowed():
 
 
 # ------------------------------------------------------------------------------------- hostile kernels
-@pytest.mark.parametrize("reply", ["not json", "[1]", '{"neither": 1}', '{"ok": {"t": "pickle", "v": ""}}', None])
+@pytest.mark.parametrize("reply", ["not json", "[1]", '{"neither": 1}', '{"ok": {"t": "pickle", "v": ""}}', None,
+                                   "[" * 100_000 + "]" * 100_000])
 def test_a_malformed_reply_fails_the_test_and_cannot_be_caught(reply):
     link = KernelLink(lambda m, t: reply if reply is not None else 5)
     outputs = run_test_cell("try:\n    squares(3)\nexcept Exception:\n    pass", _namespace(link), 1)
