@@ -2,8 +2,11 @@
 expectation after it, and never a failed claim. (Applied to every executed notebook in tests/test_notebooks.py.)"""
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
+from conftest import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from notebook_claims import unaddressed
 
@@ -86,3 +89,27 @@ def test_run_course_check_fails_a_run_on_a_false_claim_or_a_silent_flag_and_writ
     table = format_markdown([run], full=True, source="synthetic", root=tmp_path, partial=True)
     assert "full size (FAST = False)" in table and "- date: 20" in table and "CPU cores" in table
     assert "**partial**" in table and "| lesson.ipynb | check failed | 12 |" in table and "✗ CNN above chance" in table
+
+
+# Issue 20 item 5: each notebook's run time at both sizes, measured on 2 cores, in its header and in the syllabus
+RUN_TIME = re.compile(r"\*\*Run time\*\*[^\n]*FAST[^\n]*full size", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("lesson", sorted((ROOT / "lessons").glob("0[0-3]_*.ipynb")), ids=lambda p: p.name)
+def test_lesson_header_states_its_run_time_at_both_sizes(lesson):
+    header = nbformat.read(lesson, as_version=4).cells[0].source
+    assert RUN_TIME.search(header), f"{lesson.name}: the first cell states '**Run time** ... FAST ... full size ...'"
+
+
+def test_syllabus_lists_the_run_time_of_every_notebook():
+    from run_course import course_notebooks
+
+    text = (ROOT / "course" / "syllabus.md").read_text()
+    table = text[text.index("## Run times"):]
+    rows = {line.split("|")[1].strip().strip("`"): line for line in table.splitlines() if line.startswith("| `")}
+    for nb in course_notebooks(ROOT):
+        # an assignment's run time is its completed notebook's (the solution), listed under the student's path
+        name = str(nb.relative_to(ROOT)).replace("solutions/", "assignments/", 1)
+        assert name in rows, f"course/syllabus.md's run-time table has no row for {name}"
+        cells = [c.strip() for c in rows[name].split("|")[2:4]]
+        assert all(re.search(r"\d|not measured yet", c) for c in cells), (name, cells)
