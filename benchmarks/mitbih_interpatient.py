@@ -43,7 +43,8 @@ measure of that noise, and the reason every figure is a mean over seeds.
 Defaults, chosen by ``--cv ds1`` on the real DS1 records only (2026-12-06, 5 grouped folds, seeds 0-2, one H100
 with bf16 autocast, ``--device cuda``; ``results/mitbih/``): features ``rr_norm_rel`` with the running RR
 reference, balanced class weights, batch 256, lr 4e-3, 10 epochs: macro F1 0.580 +- 0.019, S Se 0.663 +- 0.014 /
-+P 0.316, V Se 0.835 / +P 0.795. The former default (raw RR in seconds, focal loss, batch 128, lr 2e-3) scored
++P 0.316, V Se 0.835 / +P 0.795 over seeds 0-2; over seeds 0-4, S Se 0.624 +- 0.068 and macro F1 0.574 +- 0.022
+(three seeds can understate the spread). The former default (raw RR in seconds, focal loss, batch 128, lr 2e-3) scored
 macro F1 0.445 +- 0.010, S Se 0.269 +- 0.016 / +P 0.429 there. ``benchmarks/README.md`` has the whole comparison.
 
 The anchor on real DS2, de Chazal, O'Dwyer and Reilly, IEEE TBME 51(7), 2004, linear discriminants on RR and
