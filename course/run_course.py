@@ -151,22 +151,31 @@ def _machine() -> str:
             f"({torch.get_num_threads()} torch threads), Python {platform.python_version()}, torch {torch.__version__}")
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return path.name
+
+
 def format_markdown(runs: list[Run], *, full: bool, source: str, root: Path = ROOT, partial: bool = False) -> str:
     """The results as a markdown table with the date, machine and run mode (``course/results-full.md``)."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    names = " ".join(_relative(r.notebook, root) for r in runs) if partial else ""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
     lines = [f"# Course results, {'full size (FAST = False)' if full else 'FAST (CI) mode'}, DATA_SOURCE={source}", "",
              f"- date: {now}", f"- machine: {_machine()}",
-             f"- command: `python course/run_course.py {'--full ' if full else ''}--check --source {source}`"]
+             # run times on a shared machine are upper bounds: the load says how shared it was
+             f"- load average (1, 5, 15 min) when the table was written: {load}",
+             f"- command: `python course/run_course.py {'--full ' if full else ''}--check --source {source}"
+             f"{' ' + names if names else ''}`"]
     if partial:
         lines.append(f"- **partial**: {len(runs)} of {len(course_notebooks(root))} notebooks were run; the others "
                      "are not measured in this table")
     lines += ["", "| notebook | status | time (s) | headline results and claims | problems |",
               "| --- | --- | ---: | --- | --- |"]
     for r in runs:
-        try:
-            name = str(r.notebook.relative_to(root))
-        except ValueError:
-            name = r.notebook.name
+        name = _relative(r.notebook, root)
         status = "FAILED" if not r.ok else "check failed" if r.problems else "ok"
         cells = [name, status, f"{r.seconds:.0f}", _results_text(r.headline) or _short(r.error),
                  "; ".join(r.problems) or "-"]

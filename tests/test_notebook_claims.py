@@ -88,6 +88,7 @@ def test_run_course_check_fails_a_run_on_a_false_claim_or_a_silent_flag_and_writ
     assert check(Run(clean, True, 1.0, headline={"claims": {"ok": True}}), clean).passed
     table = format_markdown([run], full=True, source="synthetic", root=tmp_path, partial=True)
     assert "full size (FAST = False)" in table and "- date: 20" in table and "CPU cores" in table
+    assert "load average" in table and "--check --source synthetic lesson.ipynb`" in table
     assert "**partial**" in table and "| lesson.ipynb | check failed | 12 |" in table and "✗ CNN above chance" in table
 
 
