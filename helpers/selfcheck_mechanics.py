@@ -205,14 +205,14 @@ def check_training_loop(train_fn: Any, *, name: str = "Training loop", epochs: i
         return _not_attempted(name, "write your loop, set MY_TRAIN_LOOP = train_by_hand in the exercise cell")
     if not callable(train_fn):
         return Verdict(name, FAILED, f"MY_TRAIN_LOOP must be your function, got a {type(train_fn).__name__}")
-    probe = _LoopProbe()
-    splits = {"train": probe.sets[TRAIN], "val": probe.sets[VAL], "test": probe.sets[TEST]}
-    try:
-        with torch.random.fork_rng():
+    with torch.random.fork_rng():  # the probe seeds torch: leave the notebook's random state as it was
+        probe = _LoopProbe()
+        splits = {"train": probe.sets[TRAIN], "val": probe.sets[VAL], "test": probe.sets[TEST]}
+        try:
             history = train_fn(probe.model, splits, epochs=epochs, lr=lr, batch_size=batch_size)
-    except Exception as err:  # noqa: BLE001 -- a self-check reports, never raises
-        return Verdict(name, FAILED, f"your loop stopped with {type(err).__name__}: {err}")
-    rows = _loop_rows(probe, history, epochs, batch_size) + _kept_rows(probe, history, epochs)
+        except Exception as err:  # noqa: BLE001 -- a self-check reports, never raises
+            return Verdict(name, FAILED, f"your loop stopped with {type(err).__name__}: {err}")
+        rows = _loop_rows(probe, history, epochs, batch_size) + _kept_rows(probe, history, epochs)
     return _verdict(name, rows, f"checked on a probe problem, {epochs} epochs")
 
 

@@ -218,3 +218,11 @@ def test_masked_attention_matches_sdpa_with_the_converted_mask():
     out, w = masked_attention(q, k, v, pm)
     assert torch.allclose(out, F.scaled_dot_product_attention(q, k, v, attn_mask=sdpa_mask(pm)), atol=1e-6)
     assert float(w.masked_select(pm[:, None, :].expand_as(w)).abs().max()) == 0.0
+
+
+def test_the_loop_check_leaves_torch_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    sm.check_training_loop(make_loop())
+    assert torch.equal(torch.rand(3), expected)
