@@ -80,7 +80,7 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None, map_locati
     except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError, OSError) as err:
         # torch's own words ("PytorchStreamReader failed reading zip archive: failed finding central directory")
         # never name the file; a truncated or refused checkpoint must.
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0].split(". ")[0][:200]
         raise DamagedFileError(path, f"not a readable checkpoint, truncated or corrupt ({reason}); save it again "
                                      "with save_checkpoint") from None
     if not isinstance(payload, dict) or "state_dict" not in payload:
