@@ -269,6 +269,9 @@ def test_the_hub_serves_the_assignments_tab_to_students_and_the_formgrader_to_th
     base, token = start_hub(cls, "class-test-password", tmp_path / "hub.log")
     student, instructor = cls.students["wrong"], cls.instructor
     start_server(base, token, student)
+    lessons = cls.home(student) / "lessons"  # their own copy, made at the first start
+    assert sorted(p.name for p in lessons.glob("*.ipynb")) == sorted(p.name for p in (ROOT / "lessons").glob("*.ipynb"))
+    assert {p.stat().st_uid for p in [lessons, *lessons.iterdir()]} == {_uid(student)}
     status, listing = api(base, token, "GET", f"/user/{student}/assignments?course_id={cls.course_id}")
     assert status == 200 and listing["success"], (status, listing)
     # what the Assignments tab shows this student: the copy they fetched and their submission
@@ -313,10 +316,12 @@ def test_hub_config_admits_the_course_group_and_the_instructor_and_runs_servers_
 def test_hub_gives_the_instructor_the_course_and_students_their_home_with_the_student_config(monkeypatch):
     cfg = load_hub_config(monkeypatch, BIOSIGNAL_COURSE_ID="bio-x", BIOSIGNAL_EXCHANGE_ROOT="/srv/ex")
     prof, student = FakeSpawner("prof"), FakeSpawner("alice")
+    given = []
+    cfg.Spawner.pre_spawn_hook.__globals__["give_lessons"] = given.append  # no account 'alice' here
     cfg.Spawner.pre_spawn_hook(prof)
     cfg.Spawner.pre_spawn_hook(student)
     assert prof.notebook_dir == "/srv/course-x" and prof.environment["JUPYTER_CONFIG_PATH"] == "/srv/course-x/course"
-    assert student.notebook_dir == "~"
+    assert student.notebook_dir == "~" and given == ["alice"]
     assert student.environment["JUPYTER_CONFIG_PATH"] == "/srv/hub-x/student-config"
     for env in (prof.environment, student.environment):
         assert env["BIOSIGNAL_COURSE_ID"] == "bio-x" and env["BIOSIGNAL_EXCHANGE_ROOT"] == "/srv/ex"

@@ -70,8 +70,22 @@ c.Spawner.http_timeout = 120
 # Resource limits: LocalProcessSpawner does not enforce mem_limit/cpu_limit; see the instructor guide (systemdspawner).
 
 
+def give_lessons(user: str) -> None:
+    """A student's own copy of ``lessons/`` in their home, made at their first log-in (never overwritten)."""
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    dest = Path(entry.pw_dir) / "lessons"
+    if dest.exists() or not (REPO / "lessons").is_dir():
+        return
+    shutil.copytree(REPO / "lessons", dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for path in [dest, *dest.rglob("*")]:
+        os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
 def per_user(spawner) -> None:
-    """The instructor's server opens the course; a student's opens their home with the student configuration."""
+    """The instructor's server opens the course; a student's opens their home (with their copy of the lessons)
+    and the student configuration."""
     name = spawner.user.name
     env = {
         "PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",  # nbgrader shells out to alembic (in the venv)
@@ -84,6 +98,7 @@ def per_user(spawner) -> None:
     else:
         env["JUPYTER_CONFIG_PATH"] = str(HUB_DIR / "student-config")
         spawner.notebook_dir = "~"
+        give_lessons(name)
     spawner.environment.update(env)
 
 
