@@ -26,6 +26,10 @@ averages out; an amplitude scaling would scale the RR features as well: augment 
 ``in_channels`` keeps the meaning of the base contract, the channels of ``x``: with one lead and the five RR
 features it is 6. ``rr_features=0`` gives the waveform-only CNN (the ablation: what does timing add?).
 
+Patient-relative inputs fit the same channels: :func:`helpers.signal.patient_features.normalised_rr_features`
+(five dimensionless ratios) for the RR channels, :func:`~helpers.signal.patient_features.relative_to_median_beat`
+for (or beside) the waveform; ``benchmarks/mitbih_interpatient.py`` chose both by leave-patients-out validation.
+
 RR normalisation: the features are positive (seconds, and ratios around 1), so the branch takes their log divided
 by ``rr_log_scale`` (0.25): a normal beat's ratios map to 0, a beat 22% early to -1, the pause after it to about +1,
 so premature and late beats are symmetric and of order 1, and no statistics of the training set need storing (a

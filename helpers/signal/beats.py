@@ -9,6 +9,8 @@ The pipeline of Unit 2 (MIT-BIH beat classification), one step per function:
    :func:`evaluate_detector` (sensitivity and positive predictivity, as in ANSI/AAMI EC57);
 3. cut a fixed window around every beat (:func:`beat_windows`);
 4. describe its timing (:func:`beat_rr_features`): a supraventricular beat looks like a normal one, but comes early;
+   early relative to *this* patient's rhythm, which :mod:`.patient_features` expresses (RR over the patient's mean
+   RR, the beat relative to the patient's median beat) so that the features mean the same on a new patient;
 5. :func:`beats_from_dataset` does all of it for a :class:`~helpers.data.container.SignalDataset` and returns a
    :class:`BeatSet` whose ``record``/``subject`` columns make patient-wise splits possible.
 
