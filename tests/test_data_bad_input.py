@@ -231,3 +231,26 @@ def test_a_damaged_checkpoint_names_the_file(tmp_path, damage):
     msg = str(err.value)
     assert msg.startswith(f"{path}: ") and "\n" not in msg
     assert ("not a readable checkpoint, truncated or corrupt (" in msg) == (damage == "truncated")
+
+
+def test_a_zip_bomb_in_a_users_zenodo_folder_is_refused_before_extracting(tmp_path):
+    try:
+        from test_wesad import write_zip_bomb
+    except ImportError:  # tests/ imported as a package
+        from tests.test_wesad import write_zip_bomb
+    try:
+        from crafted import PEAK_LIMIT_MB, run_cli
+    except ImportError:
+        from tests.crafted import PEAK_LIMIT_MB, run_cli
+
+    (tmp_path / "mine").mkdir()
+    bomb = tmp_path / "mine" / "record.zip"
+    write_zip_bomb(bomb, "X.npy", 3 << 30)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = run_cli("data", "info", "zenodo_af", "--path", str(tmp_path / "mine"), env={"TMPDIR": str(scratch)})
+    assert out.code == EXIT_FORMAT and len(out.stderr.splitlines()) == 1, out.stderr
+    assert out.stderr.startswith(f"error: bad data: {bomb}: member X.npy declares 3,221,225,472 bytes from ")
+    assert out.stderr.endswith("so this is a zip bomb or a corrupt archive: nothing was extracted")
+    assert out.peak_mb < PEAK_LIMIT_MB
+    assert list(scratch.iterdir()) == []  # the temporary extraction folder is gone, and nothing was written into it

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import helpers.data
-from helpers.data import wesad, wesad_e4, wesad_protocol
+from helpers.data import archives, wesad, wesad_e4, wesad_protocol
 from helpers.data.container import Intervals
 from helpers.data.fetch import DataFormatError, DataUnavailableError
 from helpers.data.safe_pickle import UnsafePickleError
@@ -482,4 +482,4 @@ def test_a_zip_member_larger_than_its_header_says_is_never_inflated_past_it(tmp_
     path.write_bytes(bytes(raw))
     with zipfile.ZipFile(path) as archive, \
             pytest.raises(DataFormatError, match=r"S2_E4_Data.zip:ACC.csv: corrupt or truncated|inflates to"):
-        wesad_e4.read_zip_member(archive, archive.getinfo("ACC.csv"), f"{path}:ACC.csv")
+        archives.read_zip_member(archive, archive.getinfo("ACC.csv"), f"{path}:ACC.csv")

@@ -309,7 +309,10 @@ def fetch(name: str, root: Path | str | None = None, *, progress: bool = True, *
     except OSError as err:
         raise DataUnavailableError(f"cannot write into the cache folder {dest} ({err.strerror or err}): "
                                    "set BIOSIGNAL_DATA to a writable folder") from None
-    module.fetch(dest, progress=progress, **kwargs)
+    try:
+        module.fetch(dest, progress=progress, **kwargs)
+    except DamagedFileError as err:  # a downloaded archive that does not unpack: it is ours to fetch again
+        raise err.with_advice(damage_advice(True, name)) from None
     (dest / IN_PROGRESS).unlink()
     return dest
 

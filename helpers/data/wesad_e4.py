@@ -17,16 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from zlib import error as zlib_error
 
 import numpy as np
 import pandas as pd
 from scipy import signal as sps
 
+from helpers.data.archives import check_zip_member, read_zip_member
 from helpers.data.errors import (
-    DamagedFileError,
     DataFormatError,
-    ResourceLimitError,
     check_readable_file,
 )
 
@@ -35,11 +33,8 @@ FS = 64.0  # the one clock every stream is brought to: the BVP rate
 # 0.6 s; the pkl's wrist streams and 700 Hz labels within a sample); a file cut short or padded differs by minutes.
 SPAN_TOLERANCE_S = 2.0
 E4_STREAMS = {"BVP": 1, "ACC": 3, "EDA": 1, "TEMP": 1}  # file stem -> columns (HR, IBI, tags are derived: unused)
-# An E4 CSV is a few MB (S2's ACC.csv: 2.3 MB for 2 h 11 min); a zip member declaring more is refused unread, and a
-# large member inflating more than MAX_ZIP_RATIO times (numbers in text compress 3-10x) is a zip bomb.
-MAX_ZIP_MEMBER_BYTES = 64 << 20
-MAX_ZIP_RATIO = 100
-ZIP_RATIO_FROM_BYTES = 1 << 20  # small members may compress as they like (an empty tags.csv, a constant TEMP)
+# An E4 CSV is a few MB (S2's ACC.csv: 2.3 MB for 2 h 11 min): a zip member declaring more is refused unread.
+MAX_E4_CSV_BYTES = 64 << 20
 
 
 @dataclass
@@ -133,7 +128,7 @@ def e4_files(subject_dir: Path, sid: str) -> tuple[Callable[[str], tuple[str, st
             raise DataFormatError(f"{zipped}: not a readable zip archive ({err})") from None
         members = {Path(m.filename).name: m for m in archive.infolist() if not m.is_dir()}
         for info in members.values():
-            check_zip_member(zipped, info)
+            check_zip_member(zipped, info, max_bytes=MAX_E4_CSV_BYTES, what="an E4 CSV")
 
         def from_zip(name: str) -> tuple[str, str]:
             where = f"{zipped}:{name}"
@@ -143,43 +138,6 @@ def e4_files(subject_dir: Path, sid: str) -> tuple[Callable[[str], tuple[str, st
             return _decode(read_zip_member(archive, members[name], where), where), where
         return from_zip, str(zipped)
     return None
-
-
-def check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
-    """Refuse a member whose declared size or compression ratio no E4 CSV has, before inflating a byte of it.
-
-    Raises
-    ------
-    ResourceLimitError
-        Over :data:`MAX_ZIP_MEMBER_BYTES`, or over :data:`ZIP_RATIO_FROM_BYTES` and inflating more than
-        :data:`MAX_ZIP_RATIO` times (the message names the archive, the member and the sizes).
-    """
-    ratio = info.file_size / max(info.compress_size, 1)
-    if info.file_size > MAX_ZIP_MEMBER_BYTES or (info.file_size > ZIP_RATIO_FROM_BYTES and ratio > MAX_ZIP_RATIO):
-        raise ResourceLimitError(
-            f"{archive}: member {info.filename} declares {info.file_size:,} bytes from {info.compress_size:,} "
-            f"compressed ({ratio:,.0f}x); an E4 CSV is at most {MAX_ZIP_MEMBER_BYTES >> 20} MiB and compresses "
-            f"at most {MAX_ZIP_RATIO}x, so this is a zip bomb or a corrupt archive: nothing was extracted")
-
-
-def read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes:
-    """The member's bytes, inflated 1 MiB at a time and never past its declared size.
-
-    ``ZipFile.read`` inflates with no output bound per step, so a member whose header understates its size would
-    be inflated whole before the size is compared; reading in bounded steps keeps memory at the declared size.
-    """
-    out, chunk = bytearray(), 1 << 20
-    try:
-        with archive.open(info) as f:
-            while block := f.read(chunk):
-                out += block
-                if len(out) > info.file_size:
-                    break
-    except (zipfile.BadZipFile, OSError, EOFError, zlib_error) as err:
-        raise DamagedFileError(where, f"corrupt or truncated inside the archive ({err})") from None
-    if len(out) != info.file_size:
-        raise DamagedFileError(where, f"inflates to {len(out):,} bytes, its header says {info.file_size:,}")
-    return bytes(out)
 
 
 def _decode(data: bytes, where: str) -> str:

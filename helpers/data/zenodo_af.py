@@ -37,9 +37,10 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .archives import check_zip
 from .cache import atomic_dir, atomic_write
 from .container import SignalDataset
-from .errors import DataFormatError
+from .errors import DamagedFileError, DataFormatError
 from .fetch import fetch_files
 from .registry import is_synthetic_folder
 from .repositories import zenodo_files, zenodo_record
@@ -56,6 +57,10 @@ API_URL = "https://zenodo.org/api/records"
 DEFAULT_FS = 300.0
 RECORD_JSON = "ZENODO_RECORD.json"
 SYNTHETIC_FILE = "ecg.h5"
+# Bounds for extracting a zip (in the cache, or a user's into a temporary folder): generous on purpose, since the
+# compression-ratio check of helpers.data.archives is what stops a zip bomb before it fills the disk.
+MAX_MEMBER_BYTES = 4 << 30
+MAX_ARCHIVE_BYTES = 8 << 30
 SPEC = DatasetSpec(
     name=NAME,
     title="Educational AF ECG set (Zenodo record 15302489: augmented single-lead ECG, normal vs AF)",
@@ -78,12 +83,13 @@ def _extract(archive: Path, target: Path) -> None:
     """Extract a zip into ``target`` (atomically, so a crash leaves no half folder)."""
     try:
         with zipfile.ZipFile(archive) as z, atomic_dir(target) as tmp:
+            check_zip(archive, z, max_bytes=MAX_MEMBER_BYTES, max_total=MAX_ARCHIVE_BYTES, what="this record")
             bad = z.testzip()
             if bad is not None:
-                raise DataFormatError(f"{archive}: member {bad} is corrupt; delete the zip and fetch again")
+                raise DamagedFileError(archive, f"member {bad} is corrupt")
             z.extractall(tmp)  # zipfile strips absolute paths and '..' from member names
     except zipfile.BadZipFile as err:
-        raise DataFormatError(f"{archive}: not a valid zip file ({err}); delete it and fetch again") from None
+        raise DamagedFileError(archive, f"not a valid zip file ({err})") from None
 
 
 def fetch(dest: Path | str, *, api_url: str = API_URL, record_id: str = RECORD_ID, timeout: float = 30,
