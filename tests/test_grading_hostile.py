@@ -119,13 +119,27 @@ class _Sys:
 _real_import = builtins.__import__
 builtins.__import__ = lambda name, *a, **k: _Sys if name == "sys" else _real_import(name, *a, **k)
 """
-TAMPERING = {
-    # the old guard's reset made a no-op, and its install too (through sys.modules)
-    "t_guard": """import sys, types
-_g = types.ModuleType("_course_guard")
+# The two attacks of issue 17 on the old in-kernel guard: every later cell, test cells included, becomes `pass`,
+# with the guard's reset made a no-op (through sys.modules) or the guard re-installed so that its snapshot holds
+# the transformer. Each variant below ends with them, so each scored full marks with the guard.
+_PASS_EVERYTHING = """
+get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
+"""
+_NO_OP_GUARD = """
+import sys as _s, types as _t
+_g = _t.ModuleType("_course_guard")
 _g.install = lambda *a, **k: "installed"
 _g.reset = lambda *a, **k: "reset"
-sys.modules["_course_guard"] = _g""",
+_s.modules["_course_guard"] = _g
+""" + _PASS_EVERYTHING
+_REINSTALLED_GUARD = _PASS_EVERYTHING + """
+import sys as _s
+if "_course_guard" in _s.modules:
+    _s.modules["_course_guard"].install(["math", "numpy"])
+"""
+TAMPERING = {
+    "t_guard": _NO_OP_GUARD,
+    "t_reinstall": _REINSTALLED_GUARD,
     # assertions dropped by an input and an AST transformer; the checking functions and classes patched
     "t_patch": """import ast, builtins, sys
 import numpy as np
@@ -139,12 +153,12 @@ get_ipython().input_transformers_post.append(lambda lines: [l for l in lines if 
 np.isclose = np.allclose = np.array_equal = lambda *a, **k: True
 builtins.isinstance = lambda *a: True
 builtins.AssertionError = type("AssertionError", (Exception,), {})
-sys.modules["numpy"] = type(sys)("numpy")""",
+sys.modules["numpy"] = type(sys)("numpy")""" + _NO_OP_GUARD,
     # the grader's link replaced: every answer True, or ValueError, or a plausible value
-    "t_rpc_true": _FAKE_SYS.replace("ANSWER", '{"ok": True}'),
-    "t_rpc_raise": _FAKE_SYS.replace(
+    "t_rpc_true": _NO_OP_GUARD + _FAKE_SYS.replace("ANSWER", '{"ok": True}'),
+    "t_rpc_raise": _NO_OP_GUARD + _FAKE_SYS.replace(
         "ANSWER", '{"error": {"type": "ValueError", "mro": [["builtins", "ValueError"]], "message": "x"}}'),
-    "t_rpc_plausible": _FAKE_SYS.replace("ANSWER", '{"ok": {"t": "list", "v": [0, 1, 4]}}'),
+    "t_rpc_plausible": _NO_OP_GUARD + _FAKE_SYS.replace("ANSWER", '{"ok": {"t": "list", "v": [0, 1, 4]}}'),
 }
 
 SIGINT_LOOP = """import signal
