@@ -54,7 +54,7 @@ def check_zip(archive: Path, zf: zipfile.ZipFile, *, max_bytes: int, max_total: 
         total += info.file_size
     if total > max_total:
         raise ResourceLimitError(f"{archive}: its members declare {total:,} bytes in all, more than the "
-                                 f"{max_total >> 20} MiB {what} ever takes; nothing was extracted")
+                                 f"{max_total >> 20} MiB this archive can hold; nothing was extracted")
 
 
 def read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from helpers.data.archives import check_zip
 from helpers.data.cache import atomic_dir, atomic_write
 from helpers.data.container import SignalDataset
 from helpers.data.errors import DamagedFileError, DataFormatError, check_readable_file
@@ -353,6 +354,8 @@ def fetch(dest: Path | str, *, base_url: str | None = None, progress: bool = Tru
                                          dataset=NAME)
     try:
         with atomic_dir(target) as tmp, zipfile.ZipFile(archive) as zf:
+            # Checked against PhysioNet's SHA-256 already; the bounds still keep a wrong file from filling the disk.
+            check_zip(archive, zf, max_bytes=64 << 20, max_total=4 << 30, what="a CinC 2017 record file")
             for member in zf.infolist():
                 name = Path(member.filename).name
                 # Keep plain file names only: a crafted archive cannot write outside the folder.

@@ -83,7 +83,7 @@ def _extract(archive: Path, target: Path) -> None:
     """Extract a zip into ``target`` (atomically, so a crash leaves no half folder)."""
     try:
         with zipfile.ZipFile(archive) as z, atomic_dir(target) as tmp:
-            check_zip(archive, z, max_bytes=MAX_MEMBER_BYTES, max_total=MAX_ARCHIVE_BYTES, what="this record")
+            check_zip(archive, z, max_bytes=MAX_MEMBER_BYTES, max_total=MAX_ARCHIVE_BYTES, what="a data file of this record")
             bad = z.testzip()
             if bad is not None:
                 raise DamagedFileError(archive, f"member {bad} is corrupt")
