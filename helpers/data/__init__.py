@@ -5,8 +5,12 @@
 
 Each dataset module declares its metadata (``SPEC``, see :mod:`helpers.data.spec`) and implements ``read(path)``
 for its published layout(s), ``fetch(dest)`` where a download is allowed, and ``write_synthetic(path, seed,
-size)``. :mod:`helpers.data.source` does the rest once for all of them: real / synthetic / auto, the banner, the
-synthetic marker, subsetting, ``info`` and errors. :mod:`helpers.data.fetch` downloads into the cache.
+size)``. :mod:`helpers.data.source` does the rest once for all of them: real / synthetic / auto, subsetting and ``info``.
+Beside it, one job each: :mod:`~helpers.data.registry` (the dataset names, the synthetic marker),
+:mod:`~helpers.data.errors` (what readers raise), :mod:`~helpers.data.cache` (where the cache is, atomic writes,
+verified files), :mod:`~helpers.data.fetch` (downloads), :mod:`~helpers.data.archives` (zip checks),
+:mod:`~helpers.data.safe_pickle` and :mod:`~helpers.data.banner`. Readers import only errors, archives and
+safe_pickle; never the orchestrator.
 
 Dataset modules are imported lazily through :func:`get_dataset`, so ``import helpers.data`` stays cheap and a
 dataset whose optional dependencies are missing does not break the others.
