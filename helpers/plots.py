@@ -367,8 +367,8 @@ def _metric_label(base: str) -> str:
 
 
 def plot_attribution(signal, attribution, fs: float, *, ax=None, title: str | None = None, units: str = "mV",
-                     style: str = "line", cmap: str | None = None, source: Any = None):
-    """Draw an ECG coloured by how much each sample contributed to the prediction (|attribution|).
+                     style: str = "trace", cmap: str | None = None, source: Any = None):
+    """Draw an ECG with how much each sample contributed to the prediction (|attribution|).
 
     Parameters
     ----------
@@ -379,9 +379,11 @@ def plot_attribution(signal, attribution, fs: float, *, ax=None, title: str | No
         colour: the sign of a gradient-based attribution is unreliable for ECG, its size is what we read.
     fs : float
         Sampling rate in Hz.
-    style : {"line", "band"}
-        ``"line"`` colours the trace itself (a LineCollection); ``"band"`` shades the background behind a
-        black trace, which stays readable when printed in grey.
+    style : {"trace", "line", "band"}
+        ``"trace"`` (default) draws |attribution| as a filled curve of its own in a band under the ECG, on a
+        right-hand axis from 0 to 1: its peaks are visible however thin the ECG line is. ``"line"`` colours the
+        ECG trace itself (a LineCollection: hard to see on a thin line); ``"band"`` shades the background behind
+        a black trace, which stays readable when printed in grey.
     cmap : str, optional
         Matplotlib colour map for |attribution|; default plasma (without its pale top) for ``"line"`` and
         ``"YlOrRd"`` (near-white when unimportant) for ``"band"``.
@@ -398,9 +400,14 @@ def plot_attribution(signal, attribution, fs: float, *, ax=None, title: str | No
                          f"{np.shape(attribution)}")
     if not (np.isfinite(x).all() and np.isfinite(a).all()):
         raise ValueError("signal or attribution contains NaN/inf")
-    if style not in ("line", "band"):
-        raise ValueError(f"style must be 'line' or 'band', got {style!r}")
+    if style not in ("trace", "line", "band"):
+        raise ValueError(f"style must be 'trace', 'line' or 'band', got {style!r}")
     a = a / a.max() if a.max() > 0 else a
+    if style == "trace":
+        ax = _attribution_trace(_new_ax(ax), np.arange(len(x)) / fs, x, a, units)
+        _title(ax, title or "Attribution", source)
+        _wrap_title(ax)
+        return ax
     if cmap is None and style == "line":
         # plasma without its pale-yellow top: the most important samples must stay visible on white paper.
         cmap = ListedColormap(plt.get_cmap("plasma")(np.linspace(0.0, 0.85, 256)), name="plasma_trunc")
@@ -430,6 +437,30 @@ def plot_attribution(signal, attribution, fs: float, *, ax=None, title: str | No
     ax.set_ylabel(f"Amplitude ({units})")
     _title(ax, title or "Attribution", source)
     _wrap_title(ax)
+    return ax
+
+
+def _attribution_trace(ax, t: np.ndarray, x: np.ndarray, a: np.ndarray, units: str):
+    """The ECG ``x`` (T,) in black in the upper part of ``ax``, and |attribution| ``a`` (T,), scaled to [0, 1], as
+    a filled curve in a band under it, read on a right-hand axis (0-1). Two traces, not colour on a thin line:
+    the attribution's peaks and their timing against the QRS complexes stay visible in print and in grey."""
+    span = np.ptp(x) + 1e-12
+    ax.plot(t, x, color="black", lw=0.9)
+    # the ECG fills the upper ~60 % of the axes, the attribution band the lower ~35 %
+    ax.set_ylim(x.min() - 0.75 * span, x.max() + 0.08 * span)
+    ticks = MaxNLocator(4).tick_values(x.min(), x.max())
+    ax.set_yticks(ticks[(ticks >= x.min() - 1e-9) & (ticks <= x.max() + 1e-9)])  # no ECG ticks beside the band
+    ax.set_xlim(t[0], t[-1])
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel(f"Amplitude ({units})")
+    band = ax.twinx()
+    band.fill_between(t, 0.0, a, color="#D55E00", alpha=0.55, lw=0)
+    band.plot(t, a, color="#D55E00", lw=0.8)
+    band.set_ylim(0.0, 1.0 / 0.38)  # 0..1 occupies the lowest 38 % of the axes
+    band.set_yticks([0.0, 0.5, 1.0])
+    band.tick_params(axis="y", labelsize="small", colors="#D55E00")
+    band.set_ylabel("|attribution|, max = 1", fontsize="small", color="#D55E00", loc="bottom")
+    band.grid(False)
     return ax
 
 

@@ -178,6 +178,24 @@ def test_plot_attribution_colours_ecg_by_attribution_with_colour_bar(tmp_path, s
         plot_attribution(x, attribution[:-1], FS)
 
 
+def test_plot_attribution_trace_draws_saliency_as_its_own_curve_under_the_ecg(tmp_path):
+    """The default style: the ECG in black, |attribution| as a filled curve (0-1, right axis) in a band below it,
+    not colour on a thin line (issue 20: af_cnn's saliency was invisible on the dark trace)."""
+    x, peaks = ecg_like()
+    attribution = np.zeros_like(x)
+    attribution[peaks] = -2.0
+    ax = plot_attribution(x, attribution, FS, source="synthetic")
+    band = next(a for a in ax.figure.axes if a is not ax)
+    assert band.get_ylabel() == "|attribution|, max = 1"
+    drawn = band.get_lines()[0].get_ydata()
+    assert drawn.max() == pytest.approx(1.0) and drawn[peaks].min() == pytest.approx(1.0) and drawn.min() == 0.0
+    assert ax.get_lines()[0].get_color() == "black"
+    # the band lies under the ECG: attribution 1 sits below the ECG's lowest sample in figure coordinates
+    to_fig = lambda a, y: a.transData.transform((0.0, y))[1]
+    assert to_fig(band, 1.0) < to_fig(ax, x.min())
+    save(ax, tmp_path, "attribution_trace")
+
+
 def _text_boxes(fig):
     """(name, window extent) of every visible title, axis label and colour-bar label of ``fig``, after a draw."""
     fig.canvas.draw()
