@@ -49,12 +49,18 @@ class KernelLink:
         self.deadline: float | None = None   # time.monotonic() by which the current test cell must end
         self.generation = 0                  # bumped when the kernel is replaced: older proxies are gone
         self.problems: list[str] = []        # malformed replies, for the grading status
+        self.requests, self.request_s = 0, 0.0  # how many requests, and the seconds spent waiting on them
 
     def request(self, payload: dict) -> Any:
         remaining = 600.0 if self.deadline is None else self.deadline - time.monotonic()
         if remaining <= 0:
             raise KernelTimeout("the test cell ran out of time waiting for the kernel")
-        text = self.transport(json.dumps(payload), remaining)
+        started = time.monotonic()
+        try:
+            text = self.transport(json.dumps(payload), remaining)
+        finally:
+            self.requests += 1
+            self.request_s += time.monotonic() - started
         if text is None:
             raise KernelTimeout("the kernel did not answer within the test cell's time limit")
         return self._reply(text)

@@ -82,6 +82,7 @@ class ResilientExecute(Execute):
         self._runaway = False
         self._kernel_gone = False  # the kernel died during a test cell's request
         self._test_streams = []    # (name, text) the kernel printed during the current test cell's requests
+        self._test_cells_s = 0.0   # seconds in test cells (kernel requests included), for the timing record
         self._link = KernelLink(self._transport)
         self._namespace = None
         self._test_sources = {}
@@ -277,10 +278,12 @@ class ResilientExecute(Execute):
         self._link.deadline = self._cell_deadline()
         problems = len(self._link.problems)
         self._test_streams = []
+        started = time.monotonic()
         try:
             outputs = run_test_cell(source, self._namespace, execution_count=index)
         finally:
             self._link.deadline = None
+            self._test_cells_s += time.monotonic() - started
         # what the student's code printed while the test called it (a warning on stderr fails the cell, as
         # nbgrader scores any stderr), before the test's own failure
         printed = [NotebookNode(output_type="stream", name=n, text=t) for n, t in self._test_streams if t]
@@ -352,6 +355,9 @@ class ResilientExecute(Execute):
                 self._kernel_cpu_s = None
         try:
             grading_status.record_timing(self._resources_for_status, kernel_cpu_s=self._kernel_cpu_s,
-                                         wall_s=round(time.monotonic() - self._started, 1))
+                                         wall_s=round(time.monotonic() - self._started, 1),
+                                         test_cells_s=round(self._test_cells_s, 1),
+                                         kernel_requests=self._link.requests,
+                                         kernel_request_s=round(self._link.request_s, 1))
         except (KeyError, TypeError):
             pass
