@@ -15,21 +15,21 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import LeaveOneGroupOut, ShuffleSplit, StratifiedGroupKFold, StratifiedShuffleSplit
+from sklearn.model_selection import (
+    LeaveOneGroupOut,
+    ShuffleSplit,
+    StratifiedGroupKFold,
+    StratifiedShuffleSplit,
+)
+
+# The de Chazal split's record lists belong to the dataset (helpers.data.mitbih_records); they are part of this
+# module's API because de_chazal_split is defined by them.
+from helpers.data.mitbih_records import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS
 
 __all__ = ["DS1_RECORDS", "DS2_RECORDS", "PACED_RECORDS", "LeakageError", "LeaveOneSubjectOut", "SplitIndices",
            "SubjectKFold", "check_no_leakage", "class_ratios", "de_chazal_split", "describe_split", "positions",
            "train_val_test_split"]
 
-# The inter-patient split of MIT-BIH used since de Chazal, O'Dwyer and Reilly (IEEE TBME 51(7), 2004): 22 records
-# to train (DS1), 22 others to test (DS2), chosen so that both hold every beat type; the paced records are left out.
-# One known flaw, kept for comparability with the literature: records 201 (DS1) and 202 (DS2) come from the same
-# patient, so the split is inter-*record*; check_no_leakage on records passes, on patients it names that one.
-DS1_RECORDS = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201", "203",
-               "205", "207", "208", "209", "215", "220", "223", "230")
-DS2_RECORDS = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213", "214",
-               "219", "221", "222", "228", "231", "232", "233", "234")
-PACED_RECORDS = ("102", "104", "107", "217")
 
 # Resolution of grouped splits: test and validation sets are unions of 1/20 = 5 % folds.
 _N_FOLDS = 20

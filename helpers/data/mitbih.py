@@ -32,18 +32,13 @@ import wfdb
 
 from helpers.data.container import Annotations, SignalDataset
 from helpers.data.errors import DamagedFileError, DataFormatError, check_readable_file
+from helpers.data.mitbih_records import PACED_RECORDS, RECORDS, SAME_PATIENT
 from helpers.data.repositories import fetch_physionet
 from helpers.data.spec import DatasetSpec
-from helpers.splits import PACED_RECORDS
 
 NAME = "mitbih"
 BASE_URL = "https://physionet.org/files/mitdb/1.0.0/"
 FS = 360.0
-RECORDS = ("100", "101", "102", "103", "104", "105", "106", "107", "108", "109", "111", "112", "113", "114", "115",
-           "116", "117", "118", "119", "121", "122", "123", "124", "200", "201", "202", "203", "205", "207", "208",
-           "209", "210", "212", "213", "214", "215", "217", "219", "220", "221", "222", "223", "228", "230", "231",
-           "232", "233", "234")
-SAME_PATIENT = {"202": "201"}  # PhysioNet: records 201 and 202 came from the same subject
 # AAMI EC57 (ANSI/AAMI EC57:2012) classes of the MIT-BIH beat symbols. Every other symbol is not a beat.
 AAMI: dict[str, str] = {
     "N": "N", "L": "N", "R": "N", "e": "N", "j": "N",          # normal, bundle branch blocks, escape beats
