@@ -9,8 +9,9 @@ handful of examples. The course's metric functions (:func:`helpers.metrics.binar
 
     ⚠ DEGENERATE: auc-below-chance: transformer: ROC AUC 0.378 < 0.5: below chance: the ranking is inverted or ...
 
-The marker and the code are stable: ``tests/test_notebook_claims.py`` finds every warning an executed notebook
-shows and fails unless a markdown cell after it addresses the code with ``expect-degenerate: <code>`` and a reason.
+The marker and the code are stable: ``course/notebook_claims.py`` (applied to every executed notebook by
+``tests/test_notebooks.py`` and by ``make run-full``) finds every warning a notebook shows and fails unless a markdown
+cell after it addresses the code with ``expect-degenerate: <code>`` and a reason.
 
 The rules (every threshold is stated once, here):
 
