@@ -176,7 +176,6 @@ def _feedback_page(nb, dest: Path, course: bool) -> Path:
                               "awaiting_manual_points": 2.0}}
     if course:
         import feedback_preprocessors as fp
-
         import nbgrader
 
         cfg = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "course")).load_config()
