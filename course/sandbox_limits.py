@@ -84,7 +84,7 @@ def _remove_live_scratch() -> None:
 
 
 def remove_stale_scratch(tmp: str | None = None) -> list[Path]:
-    """Remove the scratch folders of graders that no longer run; the removed paths."""
+    """Remove the scratch folders (and empty pids cgroups) of graders that no longer run; the removed folders."""
     removed = []
     for folder in Path(tmp or tempfile.gettempdir()).glob(SCRATCH_PREFIX + "*"):
         try:
@@ -97,6 +97,14 @@ def remove_stale_scratch(tmp: str | None = None) -> list[Path]:
         if not alive and folder.is_dir():
             remove_tree(folder)
             removed.append(folder)
+    base = _pids_hierarchy()
+    for group in base.glob(SCRATCH_PREFIX + "*") if base is not None else ():
+        pid = group.name[len(SCRATCH_PREFIX):].split("-")[0]
+        if pid.isdigit() and _start_time(int(pid)) is None:
+            try:  # the pids cgroup of a dead grader's kernel: empty once its processes are gone
+                group.rmdir()
+            except OSError:
+                continue
     return removed
 
 
