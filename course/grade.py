@@ -29,6 +29,7 @@ import argparse
 import filecmp
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -135,8 +136,7 @@ def grade_one(course_dir: Path, assignment: str, student: str) -> dict:
         if not result["success"]:
             text = f"{result.get('error') or ''}\n{result.get('log') or ''}"
             outcome["failure"] = f"{step} failed: {text[-3000:]}"
-            last = [line for line in text.strip().splitlines() if line.strip()][-1:] or ["unknown error"]
-            grading_status.add(course_dir, assignment, student, "abnormal", f"{step} failed: {last[0][:300]}")
+            grading_status.add(course_dir, assignment, student, "abnormal", f"{step} failed: {_cause(text)}")
     mine = {str(folder.resolve()), str((root / cfg.CourseDirectory.autograded_directory / student / assignment)
                                        .resolve())}
     for event in [e for e in sandbox_limits.EVENTS if str(Path(e[0]).resolve()) in mine]:
@@ -144,6 +144,15 @@ def grade_one(course_dir: Path, assignment: str, student: str) -> dict:
         grading_status.add(course_dir, assignment, student, "limit", event[1])
     outcome["seconds"] = round(time.perf_counter() - start, 1)
     return outcome
+
+
+def _cause(log_text: str) -> str:
+    """The line of nbgrader's log that names the exception (nbgrader ends every failure with the same generic
+    "Please see the above traceback" line, which says nothing)."""
+    lines = [line.strip() for line in log_text.splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Interrupt)\b.*:", line)
+             and "Please see the" not in line]
+    return ((named or lines or ["unknown error"])[-1])[:300]
 
 
 def grade_assignment(course_dir: Path, root: Path, assignment: str, jobs: int = 1) -> tuple[list[str], dict]:
