@@ -159,12 +159,19 @@ class ResilientExecute(Execute):
             f"(__import__('types').ModuleType({name!r}))"
             for name, source in _RPC_SOURCES.items()
         ]
-        self._rpc_ready = all(self._kernel_call(step, timeout=120) == "'installed'" for step in steps)
+        try:
+            self._rpc_ready = all(self._kernel_call(step, timeout=120) == "'installed'" for step in steps)
+            if self._rpc_ready:
+                # outside any cell's time limit, as the notebook's own imports would be
+                self._kernel_call(f"__import__('sys').modules['_course_rpc'].warm({self._warm_modules!r})",
+                                  timeout=120)
+        except DeadKernelError:
+            # the kernel died after its last cell returned (e.g. the sandbox's watchdog killed it for what that
+            # cell left running): _run_test_cell then scores this cell 0 and marks the rest not run
+            self._rpc_ready, self._kernel_gone = False, True
+            return
         if not self._rpc_ready:
             self._flag("the grader's link could not be installed in the kernel: its test cells fail")
-            return
-        # outside any cell's time limit, as the notebook's own imports would be
-        self._kernel_call(f"__import__('sys').modules['_course_rpc'].warm({self._warm_modules!r})", timeout=120)
 
     def _transport(self, message: str, timeout: float) -> str | None:
         """One request to the kernel's _course_rpc; None when no answer came in time (or the link is gone)."""
@@ -347,8 +354,11 @@ class ResilientExecute(Execute):
         """After the last cell, while the kernel still runs: ask it for its CPU time (the sandboxed kernel is a
         grandchild whose usage this process cannot see) and record it with the wall time. Reported by the
         kernel, so a measurement for the instructor, never a basis for a grade."""
-        if self._kernel_dead is None:
-            cpu = self._kernel_call("(lambda r: r.ru_utime + r.ru_stime)(__import__('resource').getrusage(0))")
+        if self._kernel_dead is None and not self._kernel_gone:
+            try:
+                cpu = self._kernel_call("(lambda r: r.ru_utime + r.ru_stime)(__import__('resource').getrusage(0))")
+            except DeadKernelError:   # died after the last cell: no CPU figure, the scores stand
+                cpu = None
             try:
                 self._kernel_cpu_s = float(cpu)
             except (TypeError, ValueError):

@@ -133,6 +133,8 @@ def test_fork_bomb_is_contained_and_flagged(limited):
     assert "limit of 512 processes" in row["notes"], row["notes"]
     printed = _printed(limited, "forkbomb", "FORKS")
     assert printed is None or "refused" in printed, printed
+    # the kernel is killed after the bomb, its last cell: the points earned before it stand
+    assert float(row["score"]) == 3.0, row
 
 
 def test_dev_shm_is_private_and_size_limited(limited):
