@@ -29,10 +29,11 @@ pytestmark = pytest.mark.grading
 
 ASSIGNMENTS = sorted(p.parent.name for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
 
-# A deliberately wrong answer per assignment: (solution cell grade_id, code appended to the correct solution,
-# grade_id of the test cell that must then fail). Assignments not listed get their first solution cell blanked.
+# Deliberately wrong answers per assignment, all in the one "wrong" submission (each in its own solution cell, so
+# one autograde checks them all): (solution cell grade_id, code appended to the correct solution, grade_id of the
+# test cell that must then fail). Assignments not listed get their first solution cell blanked.
 WRONG_ANSWERS = {
-    "af_cnn": (
+    "af_cnn": [(
         "metrics_solution",
         (
             "\n\n_correct_screening_metrics = screening_metrics\n\n\n"
@@ -43,8 +44,8 @@ WRONG_ANSWERS = {
             "    return m\n"
         ),
         "metrics_tests",
-    ),
-    "mitbih_beats": (
+    )],
+    "mitbih_beats": [(
         "aami_solution",
         (
             "\n\n_correct_to_aami = to_aami\n\n\n"
@@ -55,8 +56,21 @@ WRONG_ANSWERS = {
             "    return out\n"
         ),
         "aami_tests",
-    ),
-    "deap_emotion": (
+    ), (
+        "rr_norm_solution",
+        (
+            "\n\n\ndef normalise_rr(rr, record_ids):\n"
+            "    # the classic slip: each record's beats assumed adjacent (a new record wherever the id changes)\n"
+            "    rr, ids = np.asarray(rr, dtype=np.float64), np.asarray(record_ids)\n"
+            "    out = np.empty_like(rr)\n"
+            "    edges = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1, len(ids)]\n"
+            "    for a, b in zip(edges[:-1], edges[1:]):\n"
+            "        out[a:b] = rr[a:b] / rr[a:b, 0].mean()\n"
+            "    return out\n"
+        ),
+        "rr_norm_tests",
+    )],
+    "deap_emotion": [(
         "metrics_solution",
         (
             "\n\n_correct_accuracy_report = accuracy_report\n\n\n"
@@ -68,8 +82,19 @@ WRONG_ANSWERS = {
             "    return m\n"
         ),
         "metrics_tests",
-    ),
-    "ppg_edge": (
+    ), (
+        "cnn_lstm_solution",
+        (
+            "\n\n_correct_build_cnn_lstm = build_cnn_lstm\n\n\n"
+            "def build_cnn_lstm(in_channels, n_outputs, window=128, step=64, width=16):\n"
+            "    # the classic slip: nn.LSTM left at batch_first=False: it reads the batch as time, the windows as the batch\n"
+            "    model = _correct_build_cnn_lstm(in_channels, n_outputs, window, step, width)\n"
+            "    model.lstm = nn.LSTM(width, width)\n"
+            "    return model\n"
+        ),
+        "cnn_lstm_eval_tests",
+    )],
+    "ppg_edge": [(
         "window_solution",
         (
             "\n\n_correct_window_bvp = window_bvp\n\n\n"
@@ -79,7 +104,7 @@ WRONG_ANSWERS = {
             "    return windows[:-1], starts[:-1]\n"
         ),
         "window_tests",
-    ),
+    )],
 }
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 AUTOGRADE_LOGS: dict[str, str] = {}   # "assignment/student" -> nbgrader's log of that autograde
@@ -399,14 +424,15 @@ def _autograde_submissions(root: Path) -> dict[str, float]:
         source = nbformat.read(root / "solutions" / a / f"{a}.ipynb", as_version=4)
         release = nbformat.read(root / "assignments" / a / f"{a}.ipynb", as_version=4)
         correct = solved(release, source)
-        sol_id, wrong_code, _ = WRONG_ANSWERS.get(a, (None, None, None))
-        if sol_id is None:  # fallback: one solution cell left as released
+        if a not in WRONG_ANSWERS:  # fallback: one solution cell left as released
             sol_id = next(grade_id(c) for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")
                           and c.cell_type == "code")
             wrong = _replace(correct, sol_id, next(c.source for c in release.cells if grade_id(c) == sol_id))
         else:
-            wrong = _replace(correct, sol_id, next(c.source for c in source.cells if grade_id(c) == sol_id)
-                             + wrong_code)
+            wrong = correct
+            for sol_id, wrong_code, _ in WRONG_ANSWERS[a]:
+                wrong = _replace(wrong, sol_id, next(c.source for c in source.cells if grade_id(c) == sol_id)
+                                 + wrong_code)
         tests = [grade_id(c) for c in release.cells if is_autograder_test(c)]
         tampered = _replace(release, tests[-1], "pass  # edited away")
         tampered.cells = [c for c in tampered.cells if grade_id(c) != tests[0]]
@@ -463,8 +489,7 @@ def test_wrong_answer_scores_partially(round_trip, assignment):
     g = grades(root, assignment, "wrong")
     score, total = _auto(g, _source(root, assignment))
     assert 0 < score < total, g
-    if assignment in WRONG_ANSWERS:
-        failing = WRONG_ANSWERS[assignment][2]
+    for _, _, failing in WRONG_ANSWERS.get(assignment, []):
         assert g[failing][0] == 0, f"{failing} should catch the wrong answer: {g[failing]}"
 
 
