@@ -49,12 +49,20 @@ def _start_time(pid: int) -> str | None:
 
 
 def remove_tree(path: str | Path) -> None:
-    """``rmtree`` that also removes what a kernel made unreadable or unwritable (chmod 000 folders)."""
+    """``rmtree`` that also removes what a kernel made unreadable or unwritable (chmod 000 folders).
+
+    Only folders inside ``path`` are ever unlocked: the folder that holds ``path`` (``/tmp`` on a grading server)
+    keeps its mode even when ``path`` itself cannot be removed.
+    """
+    root = os.path.abspath(path)
+
     def unlock(func, name, _exc):
         try:
-            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            parent = os.path.dirname(os.path.abspath(name))
+            if os.path.commonpath([root, parent]) == root:   # never chmod what holds the tree (e.g. /tmp)
+                os.chmod(parent, os.stat(parent).st_mode | stat.S_IRWXU)
             if os.path.isdir(name) and not os.path.islink(name):
-                os.chmod(name, stat.S_IRWXU)
+                os.chmod(name, os.stat(name).st_mode | stat.S_IRWXU)
             func(name)
         except OSError:
             pass

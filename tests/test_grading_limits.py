@@ -170,5 +170,22 @@ def test_stale_scratch_of_a_dead_grader_is_removed_and_a_live_one_kept(tmp_path)
         (folder / "ipc" / "big").write_bytes(b"x" * 1024)
         (folder / "grader.pid").write_text(f"{pid} {sandbox_limits._start_time(pid) or 0}\n")
     os.chmod(stale / "ipc", 0)  # a kernel may leave folders it made unreadable
+    before = tmp_path.stat().st_mode
     removed = sandbox_limits.remove_stale_scratch(str(tmp_path))
     assert removed == [stale] and not stale.exists() and live.is_dir()
+    assert tmp_path.stat().st_mode == before  # the folder holding the scratch folders (/tmp) keeps its mode
+
+
+def test_removing_a_scratch_folder_never_changes_the_folder_that_holds_it(tmp_path):
+    import sandbox_limits
+
+    holder = tmp_path / "holder"
+    (holder / "scratch" / "locked").mkdir(parents=True)
+    (holder / "scratch" / "locked" / "f").write_text("x")
+    os.chmod(holder / "scratch" / "locked", 0)
+    os.chmod(holder, 0o1777)  # like /tmp
+    sandbox_limits.remove_tree(holder / "scratch")
+    assert not (holder / "scratch").exists()
+    assert oct(holder.stat().st_mode & 0o7777) == "0o1777"
+    sandbox_limits.remove_tree(holder / "absent")  # nothing to remove: the holder is still untouched
+    assert oct(holder.stat().st_mode & 0o7777) == "0o1777"
