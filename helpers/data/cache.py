@@ -184,6 +184,28 @@ def make_dirs(path: Path) -> None:
         raise os_error(err, path) from None
 
 
+def synthetic_target(out_dir: Path | str, size: int | None, default_size: int) -> tuple[Path, int]:
+    """Where a dataset's ``write_synthetic`` writes (created) and how many records or subjects it writes.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The folder to fill; created with its parents.
+    size : int or None
+        The number asked for; None means ``default_size``.
+    default_size : int
+        The dataset's ``SPEC.synthetic_size``.
+
+    Returns
+    -------
+    (Path, int)
+        ``out_dir`` as a path, and the size to simulate.
+    """
+    out_dir = Path(out_dir)
+    make_dirs(out_dir)
+    return out_dir, default_size if size is None else size
+
+
 def os_error(err: OSError, folder: Path | None) -> DataUnavailableError:
     """A failed write as one line: the folder, the problem in words, and the way out (a writable cache)."""
     problem = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.io
 
 from helpers.data.archives import check_zip
-from helpers.data.cache import atomic_dir, atomic_write
+from helpers.data.cache import atomic_dir, atomic_write, synthetic_target
 from helpers.data.container import SignalDataset
 from helpers.data.errors import DamagedFileError, DataFormatError, check_readable_file
 from helpers.data.repositories import fetch_physionet
@@ -390,13 +390,12 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
     Returns
     -------
     Path
-        ``out_dir``.
+        ``out_dir``, holding the records as the challenge published them.
     """
     from helpers.data.synthetic import simulate_af_records
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sim = simulate_af_records(SPEC.synthetic_size if size is None else size, fs=FS, seed=seed)
+    out_dir, size = synthetic_target(out_dir, size, SPEC.synthetic_size)
+    sim = simulate_af_records(size, fs=FS, seed=seed)
     rng = np.random.default_rng(seed)
     start = datetime(2013, 11, 1)  # the challenge's recordings date from 2013-2014
     refs, names = [], []

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from helpers.data import safe_pickle
+from helpers.data.cache import synthetic_target
 from helpers.data.container import SignalDataset
 from helpers.data.errors import (
     DamagedFileError,
@@ -386,12 +387,11 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
     Returns
     -------
     Path
-        ``out_dir``.
+        ``out_dir``, holding one ``sXX.dat`` per subject.
     """
     from helpers.data.synthetic.deap_eeg import simulate_deap
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for sim in simulate_deap(SPEC.synthetic_size if size is None else size, seed=seed):
+    out_dir, size = synthetic_target(out_dir, size, SPEC.synthetic_size)
+    for sim in simulate_deap(size, seed=seed):
         write_subject(out_dir / f"{sim.subject}.dat", sim.data, sim.labels)
     return out_dir

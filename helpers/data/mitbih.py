@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
+from helpers.data.cache import synthetic_target
 from helpers.data.container import Annotations, SignalDataset
 from helpers.data.errors import DamagedFileError, DataFormatError, check_readable_file
 from helpers.data.mitbih_records import PACED_RECORDS, RECORDS, SAME_PATIENT
@@ -297,14 +298,12 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
     Returns
     -------
     Path
-        ``out_dir``.
+        ``out_dir``, holding ``.hea``/``.dat``/``.atr`` per record and ``RECORDS``.
     """
     from helpers.data.synthetic.mitbih_ecg import simulate_mitbih_records
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sims = simulate_mitbih_records(SPEC.synthetic_size if size is None else size,
-                                   duration_s=SYNTHETIC_DURATION_S, fs=FS, seed=seed)
+    out_dir, size = synthetic_target(out_dir, size, SPEC.synthetic_size)
+    sims = simulate_mitbih_records(size, duration_s=SYNTHETIC_DURATION_S, fs=FS, seed=seed)
     for sim in sims:
         signal = np.clip(sim.signal.T.astype(np.float64), -5.0, 5.0)  # format 212 at 200 adu/mV holds +-10 mV
         wfdb.wrsamp(sim.record, fs=sim.fs, units=["mV", "mV"], sig_name=list(sim.leads), p_signal=signal,

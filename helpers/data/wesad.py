@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.data import safe_pickle
+from helpers.data.cache import synthetic_target
 from helpers.data.container import Intervals, SignalDataset
 from helpers.data.errors import DataFormatError, DataUnavailableError
 from helpers.data.spec import DatasetSpec
@@ -383,27 +384,9 @@ def fetch(dest: Path | str, *, progress: bool = True) -> Path:
 
 def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = None, time_scale: float = 1.0,
                     pkl: bool = False) -> Path:
-    """Write simulated subjects in WESAD's layout (see :func:`helpers.data.synthetic.wesad_files.write_wesad`).
-
-    Parameters
-    ----------
-    out_dir : path-like
-        Folder to fill (the ``WESAD/`` level).
-    seed : int
-        Simulator seed.
-    size : int, optional
-        Number of subjects (default :attr:`SPEC.synthetic_size`).
-    time_scale : float
-        Protocol durations times this (1.0: the full ~84 min; smaller for quick tests).
-    pkl : bool
-        Also write ``SX.pkl`` in WESAD's synchronised form.
-
-    Returns
-    -------
-    Path
-        ``out_dir``.
-    """
+    """:func:`helpers.data.synthetic.wesad_files.write_wesad` (same arguments and result), with ``size`` None
+    meaning :attr:`SPEC.synthetic_size` subjects."""
     from helpers.data.synthetic.wesad_files import write_wesad
 
-    return write_wesad(out_dir, seed=seed, size=SPEC.synthetic_size if size is None else size,
-                       time_scale=time_scale, pkl=pkl)
+    out_dir, size = synthetic_target(out_dir, size, SPEC.synthetic_size)
+    return write_wesad(out_dir, seed=seed, size=size, time_scale=time_scale, pkl=pkl)

@@ -38,7 +38,7 @@ import h5py
 import numpy as np
 
 from .archives import check_zip
-from .cache import atomic_dir, atomic_write
+from .cache import atomic_dir, atomic_write, synthetic_target
 from .container import SignalDataset
 from .errors import DamagedFileError, DataFormatError
 from .fetch import fetch_files
@@ -255,11 +255,10 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
     Returns
     -------
     Path
-        ``out_dir``.
+        ``out_dir``, holding :data:`SYNTHETIC_FILE`.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sim = simulate_af_records(SPEC.synthetic_size if size is None else size, fs=fs, seed=seed)
+    out_dir, size = synthetic_target(out_dir, size, SPEC.synthetic_size)
+    sim = simulate_af_records(size, fs=fs, seed=seed)
     with atomic_write(out_dir / SYNTHETIC_FILE) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["fs"] = float(sim.fs)
         f.attrs["units"] = "mV"
