@@ -1,8 +1,9 @@
 """Noise and artefact generators shared by the synthetic biosignal simulators.
 
-Every function returns a float64 array of shape ``(n,)`` in the same units as its amplitude argument (mV for
-ECG) and draws only from the ``rng`` it is given, so a simulator stays deterministic for a seed.
-They are vectorised numpy: the simulators call them thousands of times.
+Every function takes ``n`` (number of samples), ``fs`` (sampling rate in Hz) and ``rng`` (a
+``np.random.Generator``) first, then its own amplitude and rate. It returns a float64 array of shape ``(n,)`` in the
+units of its amplitude argument (mV for ECG) and draws only from the ``rng`` it is given, so a simulator stays
+deterministic for a seed. They are vectorised numpy: the simulators call them thousands of times.
 """
 from __future__ import annotations
 
@@ -20,25 +21,10 @@ def _emg_filter(fs: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def baseline_wander(n: int, fs: float, rng: np.random.Generator, amplitude_mv: float = 0.2) -> np.ndarray:
-    """Slow baseline drift from breathing and electrode-skin impedance changes.
+    """Slow baseline drift from breathing and electrode-skin impedance changes, ``(n,)`` in mV.
 
-    A respiratory component (0.15-0.4 Hz) plus a few random components below 0.15 Hz.
-
-    Parameters
-    ----------
-    n : int
-        Number of samples.
-    fs : float
-        Sampling rate in Hz.
-    rng : np.random.Generator
-        Source of randomness.
-    amplitude_mv : float
-        Rough peak amplitude in mV.
-
-    Returns
-    -------
-    np.ndarray
-        float64, shape ``(n,)``, in mV.
+    A respiratory component (0.15-0.4 Hz) plus a few random components below 0.15 Hz; ``amplitude_mv`` is the
+    rough peak amplitude.
     """
     t = np.arange(n) / fs
     freqs = np.concatenate([[rng.uniform(0.15, 0.4)], rng.uniform(0.01, 0.15, size=3)])
@@ -49,25 +35,10 @@ def baseline_wander(n: int, fs: float, rng: np.random.Generator, amplitude_mv: f
 
 def emg_noise(n: int, fs: float, rng: np.random.Generator, std_mv: float = 0.02,
               burst_fraction: float = 0.0) -> np.ndarray:
-    """Muscle (EMG) noise: band-limited Gaussian noise, optionally in bursts of muscle contraction.
+    """Muscle (EMG) noise, ``(n,)`` in mV: band-limited Gaussian noise, optionally in bursts of muscle contraction.
 
-    Parameters
-    ----------
-    n : int
-        Number of samples.
-    fs : float
-        Sampling rate in Hz.
-    rng : np.random.Generator
-        Source of randomness.
-    std_mv : float
-        Standard deviation of the background noise in mV.
-    burst_fraction : float
-        Rough fraction of the record covered by bursts of 3-8x stronger noise (0 disables bursts).
-
-    Returns
-    -------
-    np.ndarray
-        float64, shape ``(n,)``, in mV.
+    ``std_mv`` is the standard deviation of the background noise; ``burst_fraction`` the rough fraction of the record
+    covered by bursts of 3-8x stronger noise (0 disables bursts).
     """
     b, a = _emg_filter(float(fs))
     x = sps.lfilter(b, a, rng.standard_normal(n))
@@ -91,25 +62,10 @@ def _burst_envelope(n: int, fs: float, rng: np.random.Generator, fraction: float
 
 def powerline(n: int, fs: float, rng: np.random.Generator, amplitude_mv: float = 0.02,
               freq_hz: float | None = None) -> np.ndarray:
-    """Mains interference at 50 or 60 Hz (and a weaker third harmonic where below Nyquist).
+    """Mains interference, ``(n,)`` in mV, at 50 or 60 Hz (and a weaker third harmonic where below Nyquist).
 
-    Parameters
-    ----------
-    n : int
-        Number of samples.
-    fs : float
-        Sampling rate in Hz.
-    rng : np.random.Generator
-        Source of randomness.
-    amplitude_mv : float
-        Amplitude of the fundamental in mV.
-    freq_hz : float, optional
-        Mains frequency; drawn from {50, 60} when omitted.
-
-    Returns
-    -------
-    np.ndarray
-        float64, shape ``(n,)``, in mV.
+    ``amplitude_mv`` is the amplitude of the fundamental; ``freq_hz`` the mains frequency, drawn from {50, 60} when
+    omitted.
     """
     f0 = float(freq_hz) if freq_hz is not None else float(rng.choice([50.0, 60.0]))
     t = np.arange(n) / fs
@@ -123,25 +79,10 @@ def powerline(n: int, fs: float, rng: np.random.Generator, amplitude_mv: float =
 
 def motion_artefacts(n: int, fs: float, rng: np.random.Generator, rate_per_min: float = 1.0,
                      amplitude_mv: float = 1.0) -> np.ndarray:
-    """Motion artefacts and electrode pops: sudden steps and large slow transients that fool R-peak detectors.
+    """Motion artefacts and electrode pops, ``(n,)`` in mV: sudden steps and large slow transients that fool R-peak
+    detectors.
 
-    Parameters
-    ----------
-    n : int
-        Number of samples.
-    fs : float
-        Sampling rate in Hz.
-    rng : np.random.Generator
-        Source of randomness.
-    rate_per_min : float
-        Expected number of artefacts per minute.
-    amplitude_mv : float
-        Typical artefact amplitude in mV.
-
-    Returns
-    -------
-    np.ndarray
-        float64, shape ``(n,)``, in mV.
+    ``rate_per_min`` is the expected number of artefacts per minute; ``amplitude_mv`` their typical amplitude.
     """
     x = np.zeros(n)
     n_events = rng.poisson(rate_per_min * n / fs / 60.0)
