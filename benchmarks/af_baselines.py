@@ -30,7 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from helpers.data import load
 from helpers.models.cnn1d import CNN1D
 from helpers.signal import make_windows, rr_features
-from helpers.splits import check_no_leakage, train_val_test_split
+from helpers.evaluate.splits import check_no_leakage, train_val_test_split
 from helpers.train import TrainConfig, fit, predict_proba, set_seed
 
 RR_COLUMNS = ("n_beats", "heart_rate_bpm", "sdnn_ms", "rmssd_ms", "nrmssd", "pnn50", "cv_rr", "mad_rr_rel")

@@ -73,14 +73,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from helpers.imbalance import STRATEGIES, rebalance
-from helpers.metrics import multiclass_report
+from helpers.train.imbalance import STRATEGIES, rebalance
+from helpers.evaluate.metrics import multiclass_report
 from helpers.models import BeatCNN, beat_inputs
 from helpers.signal.patient_features import (
     normalised_rr_features,
     relative_to_median_beat,
 )
-from helpers.splits import DS1_RECORDS, DS2_RECORDS, check_no_leakage, de_chazal_split
+from helpers.evaluate.splits import DS1_RECORDS, DS2_RECORDS, check_no_leakage, de_chazal_split
 from helpers.train import TrainConfig, fit, predict_proba, set_seed
 
 CLASSES = ("N", "S", "V", "F")
@@ -291,7 +291,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--rr-reference", choices=("record", "running"), default="running",
                     help="the patient's mean RR: over the whole record, or the running mean of the last 300 beats")
     ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--strategy", default="class_weights", choices=STRATEGIES, help="imbalance remedy (helpers.imbalance)")
+    ap.add_argument("--strategy", default="class_weights", choices=STRATEGIES, help="imbalance remedy (helpers.train.imbalance)")
     ap.add_argument("--sampling", type=float, default=0.25,
                     help="oversampling strategies: rare classes raised to this fraction of the N beats")
     ap.add_argument("--channels", type=int, nargs="+", default=[16, 32, 32, 32], help="BeatCNN feature maps")

@@ -64,7 +64,7 @@ from helpers.train.distill import DistillationLoss
 from helpers.models import create_model
 from helpers.models.signal_transformer import SignalTransformerConfig
 from helpers.ppg import label_subset, stress_windows
-from helpers.splits import LeaveOneSubjectOut
+from helpers.evaluate.splits import LeaveOneSubjectOut
 from helpers.train.ssl import PretrainConfig, pretrain
 from helpers.train import TrainConfig, fit, predict_proba, set_seed
 

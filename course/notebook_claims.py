@@ -1,13 +1,13 @@
 """What an executed notebook shows that its text must answer for: degenerate-result warnings and failed claims.
 
-``helpers.degenerate`` prints ``⚠ DEGENERATE: <code>: ...`` beside a degenerate result. A notebook addresses such
+``helpers.evaluate.degenerate`` prints ``⚠ DEGENERATE: <code>: ...`` beside a degenerate result. A notebook addresses such
 a warning with a markdown cell after the cell that showed it, no later than the next ``#`` or ``##`` heading cell,
 holding a line::
 
     expect-degenerate: <code> — <why this result is expected and what the student should read into it>
 
 (visible, or inside an HTML comment ``<!-- ... -->``). The reason must be at least a few words: an expectation
-without one is silence with extra steps. ``helpers.report.headline(..., claims=...)`` prints ``✗ claim FAILED:``
+without one is silence with extra steps. ``helpers.notebook.report.headline(..., claims=...)`` prints ``✗ claim FAILED:``
 for a comparison the text relies on that this run's numbers contradict; that is never addressed away.
 
 Used by ``tests/test_notebooks.py`` on each executed notebook (FAST) and by ``course/run_course.py --check`` on
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-MARKER = "⚠ DEGENERATE:"  # helpers.degenerate.MARKER; repeated so this module runs without the course library
+MARKER = "⚠ DEGENERATE:"  # helpers.evaluate.degenerate.MARKER; repeated so this module runs without the course library
 FLAG = re.compile(re.escape(MARKER) + r" ([a-z][a-z-]+):")
 EXPECT = re.compile(r"expect-degenerate:\s*([a-z][a-z-]+)\s*[-—–:]?\s*(.*)")
 MIN_REASON_WORDS = 6

@@ -6,7 +6,7 @@
 
 Each notebook runs in-process through papermill (one nbformat start-up, not one per notebook) with cwd = its own
 folder, ``-p FAST True -p DATA_SOURCE synthetic`` by default. Executed copies go under ``build/`` with the same
-relative paths; each notebook's ``helpers.report.headline`` call writes ``build/results/<stem>.json``, which
+relative paths; each notebook's ``helpers.notebook.report.headline`` call writes ``build/results/<stem>.json``, which
 fills the last column. Exit status 1 if any notebook failed; with ``--check`` also if a notebook's headline claim
 is False or it shows a degenerate result its text does not expect (``course/notebook_claims.py``). ``--results-md``
 writes the table as markdown with the date, the machine and the run mode.

@@ -61,7 +61,7 @@ UNSANDBOXED_ENV = "BIOSIGNAL_GRADE_UNSANDBOXED"
 _TRUE = {"1", "true", "yes", "on"}
 
 # The run mode of every autograded kernel, whoever starts autograding (make grade, nbgrader autograde, the
-# formgrader): nbgrader cannot pass papermill parameters, and helpers.course.run_mode reads these.
+# formgrader): nbgrader cannot pass papermill parameters, and helpers.notebook.course.run_mode reads these.
 GRADING_ENV = {"BIOSIGNAL_FAST": "1", "BIOSIGNAL_DATA_SOURCE": "synthetic"}
 
 # Launches bwrap with SIGINT ignored: jupyter_client interrupts a kernel by signalling its process group, and

@@ -1,9 +1,9 @@
 """helpers: the Biosignal DL Course's library.
 
 Layers, each using only those below it: ``data`` (datasets, cache, synthetic defaults) -> ``signal`` (filters,
-per-subject normalisation, R peaks, beats, windows) -> ``splits`` -> ``models`` -> ``train`` -> evaluation
-(``metrics``, ``plots``, ``explain``) -> deployment (``edge``, ``streaming``), plus per-unit glue (``eeg``,
-``ppg``) and notebook support (``course``, ``report``, ``selfcheck``).
+per-subject normalisation, R peaks, beats, windows) -> ``models`` -> ``train`` -> ``evaluate`` (patient-wise
+splits, metrics, degenerate-result flags, plots, attributions) -> ``edge`` (deployment), plus per-unit glue
+(``eeg``, ``ppg``) and ``notebook`` support (run sizes, headline results, self-checks).
 
 One spelling per concept, in the library, the notebooks and the tests (``tests/test_naming.py`` refuses the
 retired spellings):

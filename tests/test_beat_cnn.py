@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.explain import attribute
+from helpers.evaluate.explain import attribute
 from helpers.models import BeatCNN, beat_inputs, create_model, padding_mask_from_lengths
 from helpers.train import TrainConfig, fit, predict_proba
 
@@ -149,7 +149,7 @@ def test_integrated_gradients_explain_the_waveform_of_a_batch_of_beats():
 def test_one_beat_can_be_drawn_coloured_by_its_waveform_attribution():
     import matplotlib
     matplotlib.use("Agg")
-    from helpers.explain import plot_overlay
+    from helpers.evaluate.explain import plot_overlay
 
     model = build(seed=4).eval()
     x = beat_inputs(*beats(2, seed=4))

@@ -1,11 +1,11 @@
-"""helpers.course.run_mode and helpers.report.headline: the switches and the results every notebook shares."""
+"""helpers.notebook.course.run_mode and helpers.notebook.report.headline: the switches and the results every notebook shares."""
 import json
 
 import pytest
 import torch
 
-from helpers.course import run_mode
-from helpers.report import headline
+from helpers.notebook.course import run_mode
+from helpers.notebook.report import headline
 
 
 @pytest.fixture(autouse=True)

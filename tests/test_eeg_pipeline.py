@@ -23,7 +23,7 @@ from helpers.eeg import (
     summarise_folds,
 )
 from helpers.signal.normalise import normalise_per_subject
-from helpers.splits import LeaveOneSubjectOut, check_no_leakage
+from helpers.evaluate.splits import LeaveOneSubjectOut, check_no_leakage
 
 matplotlib.use("Agg")
 FS = 8.0  # a tiny sampling rate keeps hand-made arrays readable: 1 s = 8 samples

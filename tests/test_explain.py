@@ -1,4 +1,4 @@
-"""helpers.explain: attributions land where the model looks, add up, and fail the randomisation check when
+"""helpers.evaluate.explain: attributions land where the model looks, add up, and fail the randomisation check when
 they ignore the model."""
 
 import matplotlib
@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import explain
-from helpers.explain import attribute, plot_overlay, randomization_sanity_check
+from helpers.evaluate import explain
+from helpers.evaluate.explain import attribute, plot_overlay, randomization_sanity_check
 from helpers.models import CNN1D
 from helpers.train import TrainConfig, fit, set_seed
 
@@ -120,7 +120,7 @@ def test_a_single_input_and_its_own_baseline_get_the_same_batch_axis():
     import torch
     from torch import nn
 
-    from helpers.explain import attribute
+    from helpers.evaluate.explain import attribute
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv1d(2, 4, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),

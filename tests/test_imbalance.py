@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers.imbalance import STRATEGIES, oversample, rebalance, target_counts
+from helpers.train.imbalance import STRATEGIES, oversample, rebalance, target_counts
 from helpers.models import beat_inputs
 from helpers.train import TrainConfig
 

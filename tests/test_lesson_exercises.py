@@ -16,14 +16,14 @@ LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
 REQUIRED = [("00_", "check_choice"), ("01_", "check_choice"), ("01_", "check_ecg_filter"),
             ("02_", "check_choice"), ("02_", "check_conv1d_arithmetic"), ("03_", "check_patient_split"),
             ("03_", "check_choice"),
-            # issue 21: the mechanics by hand (helpers.selfcheck_mechanics)
+            # issue 21: the mechanics by hand (helpers.notebook.selfcheck_mechanics)
             ("02b_", "check_training_loop"), ("02b_", "check_lstm_cell"), ("02b_", "check_attention"),
-            # issue 21 item 5: lessons 04-06 (helpers.selfcheck_numbers for numbers worked out by hand)
+            # issue 21 item 5: lessons 04-06 (helpers.notebook.selfcheck_numbers for numbers worked out by hand)
             ("04_", "check_choice"), ("04_", "check_numbers"), ("05_", "check_numbers"), ("05_", "check_choice"),
             ("06_", "check_numbers"), ("06_", "check_choice")]
 # Lessons whose reference solutions run only with SHOW_SOLUTIONS = True (a papermill parameter)
 GUARDED = ("00_", "01_", "02_", "02b", "03_", "04_", "05_", "06_")
-CHECK_CALL = re.compile(r"selfcheck\w*\.(check_\w+)\(")   # helpers.selfcheck and its sibling modules
+CHECK_CALL = re.compile(r"selfcheck\w*\.(check_\w+)\(")   # helpers.notebook.selfcheck and its sibling modules
 
 
 def _tags(cell) -> list[str]:

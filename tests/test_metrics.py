@@ -1,4 +1,4 @@
-"""Specifications of helpers.metrics: agreement with scikit-learn on fixed inputs, and edge cases."""
+"""Specifications of helpers.evaluate.metrics: agreement with scikit-learn on fixed inputs, and edge cases."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from helpers.metrics import binary_report, confusion, multiclass_report, positive_scores, threshold_for_sensitivity
+from helpers.evaluate.metrics import binary_report, confusion, multiclass_report, positive_scores, threshold_for_sensitivity
 
 Y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
 S = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.05, 0.7, 0.45, 0.9, 0.8])
@@ -119,7 +119,7 @@ def test_threshold_for_sensitivity_is_the_highest_threshold_reaching_the_target(
 
 
 def test_bootstrap_ci_brackets_the_estimate_and_narrows_with_more_patients():
-    from helpers.metrics import bootstrap_ci
+    from helpers.evaluate.metrics import bootstrap_ci
 
     rng = np.random.default_rng(0)
     widths = []
@@ -134,7 +134,7 @@ def test_bootstrap_ci_brackets_the_estimate_and_narrows_with_more_patients():
 
 
 def test_bootstrap_ci_of_a_difference_is_paired_and_resamples_whole_patients():
-    from helpers.metrics import bootstrap_ci
+    from helpers.evaluate.metrics import bootstrap_ci
 
     y = np.array([0, 0, 1, 1, 0, 1, 0, 1])
     s = np.array([0.1, 0.2, 0.8, 0.9, 0.3, 0.7, 0.4, 0.6])
@@ -148,7 +148,7 @@ def test_bootstrap_ci_of_a_difference_is_paired_and_resamples_whole_patients():
 
 
 def test_bootstrap_ci_refuses_what_it_cannot_measure():
-    from helpers.metrics import bootstrap_ci
+    from helpers.evaluate.metrics import bootstrap_ci
 
     with pytest.raises(ValueError, match="one class"):
         bootstrap_ci([1, 1, 1], [0.2, 0.5, 0.9])

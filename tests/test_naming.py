@@ -22,6 +22,16 @@ RETIRED = {
     "_check_overrides": "helpers.models.base.merge_config",
 }
 
+# modules moved into their layer's folder (issue 18): the old path -> the new one, with no re-export left behind
+MOVED = {f"helpers.{name}": f"helpers.{layer}.{name}" for layer, names in {
+    "evaluate": ("splits", "metrics", "degenerate", "plots", "explain"),
+    "notebook": ("course", "report", "selfcheck", "selfcheck_numbers", "selfcheck_mechanics", "mechanics"),
+    "train": ("imbalance",),
+}.items() for name in names}
+# what may stay at helpers/ top level: the package, its command line, and the layer folders
+TOP_LEVEL = {"__init__.py", "__main__.py", "cli.py"}
+LAYERS = {"data", "signal", "models", "train", "evaluate", "edge", "eeg", "ppg", "notebook"}
+
 
 def _files():
     for folder in SEARCHED:
@@ -43,3 +53,20 @@ def test_the_glossary_names_every_replacement():
     glossary = (ROOT / "helpers" / "__init__.py").read_text()
     for replacement in set(RETIRED.values()):
         assert replacement.split(".")[-1] in glossary, replacement
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_a_moved_module_is_imported_only_from_its_layer(old):
+    pattern = re.compile(rf"\b{re.escape(old)}\b|from helpers import {old.split('.')[-1]}\b")
+    found = [f"{p.relative_to(ROOT)}:{i}" for p in _files()
+             for i, line in enumerate(p.read_text(errors="replace").splitlines(), start=1) if pattern.search(line)]
+    assert not found, f"{old} moved to {MOVED[old]}; still used at: {found[:10]}"
+    assert not (ROOT / "helpers" / f"{old.split('.')[-1]}.py").exists(), f"{old} left behind at the top level"
+
+
+def test_helpers_top_level_holds_only_the_layers():
+    here = {p.name for p in (ROOT / "helpers").iterdir() if p.name != "__pycache__"}
+    modules = {n for n in here if n.endswith(".py")}
+    folders = here - modules
+    assert modules <= TOP_LEVEL, f"modules outside a layer folder: {sorted(modules - TOP_LEVEL)}"
+    assert folders <= LAYERS, f"folders that are not a layer: {sorted(folders - LAYERS)}"

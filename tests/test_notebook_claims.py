@@ -10,7 +10,7 @@ from conftest import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from notebook_claims import unaddressed
 
-from helpers.degenerate import Flag
+from helpers.evaluate.degenerate import Flag
 
 AUC_FLAG = str(Flag("auc-below-chance", "signal_transformer: ROC AUC 0.378 < 0.5"))
 REASON = ("expect-degenerate: auc-below-chance — in FAST the Transformer trains 4 epochs on 170 windows and "

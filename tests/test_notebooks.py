@@ -36,7 +36,7 @@ def test_notebook_runs_end_to_end_in_ci_mode(notebook, course_env, tmp_path):
                   fast=True, source="synthetic", results_dir=tmp_path / "results")
     assert run.ok, f"{_rel(notebook)} failed after {run.seconds:.0f} s: {run.error}"
     assert run.headline, (f"{_rel(notebook)} ran but wrote no headline JSON: it must end with "
-                          f"helpers.report.headline({notebook.stem!r}, ...)")
+                          f"helpers.notebook.report.headline({notebook.stem!r}, ...)")
     assert run.headline.get("data") == "synthetic", f"headline must say which data were used: {run.headline}"
     for key, value in run.headline.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -50,8 +50,8 @@ def test_notebook_runs_end_to_end_in_ci_mode(notebook, course_env, tmp_path):
              for out in cell.get("outputs", [])
              if re.search(r"np\.(float|int)\d+\(", out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))]
     assert not reprs, f"{_rel(notebook)}: cells {sorted(set(reprs))} print numpy scalar reprs such as np.float64(...)"
-    # a degenerate result (helpers.degenerate's warning) is shown only with an explained expectation after it, and
-    # no claim of helpers.report.headline(claims=...) fails (course/notebook_claims.py)
+    # a degenerate result (helpers.evaluate.degenerate's warning) is shown only with an explained expectation after it, and
+    # no claim of helpers.notebook.report.headline(claims=...) fails (course/notebook_claims.py)
     problems = unaddressed(executed)
     assert not problems, (f"{_rel(notebook)} shows what its text does not answer for: fix the result, or add a "
                           "markdown cell after it with 'expect-degenerate: <code> — <why>':\n"
@@ -79,7 +79,7 @@ def test_notebook_has_papermill_parameters_and_run_mode(notebook):
     for name in ("FAST = False", "DATA_SOURCE = ", "SEED = "):
         assert name in params, f"{_rel(notebook)}: the parameters cell must define {name.split('=')[0].strip()}"
     budget = [c for c in code if re.search(r"run_mode\(\s*FAST, DATA_SOURCE", c.source)]
-    assert budget, (f"{_rel(notebook)}: call FAST, DATA_SOURCE[, SIZE] = helpers.course.run_mode(FAST, DATA_SOURCE, "
+    assert budget, (f"{_rel(notebook)}: call FAST, DATA_SOURCE[, SIZE] = helpers.notebook.course.run_mode(FAST, DATA_SOURCE, "
                     "...) after the parameters")
     # One run-size budget per notebook: sizes that differ between FAST and full runs are set in the run_mode cell
     # (as (full, fast) pairs), never decided in other cells.
@@ -89,4 +89,4 @@ def test_notebook_has_papermill_parameters_and_run_mode(notebook):
                                  "give them to run_mode as (full, fast) pairs and use SIZE.<name>")
     calls_headline = re.compile(r"headline\(\s*[\"']" + re.escape(notebook.stem) + r"[\"']")
     assert any(calls_headline.search(c.source) for c in code), \
-        f"{_rel(notebook)}: end with helpers.report.headline({notebook.stem!r}, ...)"
+        f"{_rel(notebook)}: end with helpers.notebook.report.headline({notebook.stem!r}, ...)"

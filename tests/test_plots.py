@@ -1,4 +1,4 @@
-"""Specifications of helpers.plots: labelled axes with units, correct contents, synthetic-data marking.
+"""Specifications of helpers.evaluate.plots: labelled axes with units, correct contents, synthetic-data marking.
 
 Each test also saves its figure as a PNG (under pytest's tmp dir) to prove the figure renders.
 """
@@ -14,7 +14,7 @@ import pytest
 from matplotlib.collections import LineCollection
 
 from helpers.data.container import SignalDataset
-from helpers.plots import (
+from helpers.evaluate.plots import (
     plot_attribution,
     plot_confusion_matrix,
     plot_pr,
@@ -259,7 +259,7 @@ def test_synthetic_banner_shows_html_in_a_notebook(monkeypatch):
 
 
 def test_class_colours_are_one_per_class_and_consistent():
-    from helpers.plots import AAMI_COLOURS, CLASS_COLOURS, class_colour
+    from helpers.evaluate.plots import AAMI_COLOURS, CLASS_COLOURS, class_colour
 
     assert class_colour("AF") == class_colour("af") == class_colour("stress") == "#D55E00"
     assert class_colour("normal") == class_colour("N") == "#0072B2"
@@ -275,7 +275,7 @@ def test_class_colours_are_one_per_class_and_consistent():
 def test_plot_signal_legend_leaves_the_peaks_visible_and_marks_them_in_no_class_colour():
     from matplotlib.colors import to_hex
 
-    from helpers.plots import CLASS_COLOURS, plot_signal
+    from helpers.evaluate.plots import CLASS_COLOURS, plot_signal
 
     fs = 100.0
     t = np.arange(1000) / fs

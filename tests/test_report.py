@@ -1,4 +1,4 @@
-"""Degenerate results are flagged where they are printed (helpers.degenerate, helpers.metrics, helpers.report),
+"""Degenerate results are flagged where they are printed (helpers.evaluate.degenerate, helpers.evaluate.metrics, helpers.notebook.report),
 and a notebook's claims are printed as checked or FAILED and stored with its headline."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
 
-from helpers import report
-from helpers.degenerate import MARKER, chance_upper, classification_flags
+from helpers.notebook import report
+from helpers.evaluate.degenerate import MARKER, chance_upper, classification_flags
 from helpers.eeg.evaluation import loso_evaluate
-from helpers.metrics import binary_report, multiclass_report
+from helpers.evaluate.metrics import binary_report, multiclass_report
 
 # 20 negatives, 20 positives; scores rank most positives *below* negatives: ROC AUC well under 0.5
 Y = np.r_[np.zeros(20, int), np.ones(20, int)]

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy import signal as sps
 
-from helpers import selfcheck
-from helpers.selfcheck import FAILED, NOT_ATTEMPTED, PASSED
+from helpers.notebook import selfcheck
+from helpers.notebook.selfcheck import FAILED, NOT_ATTEMPTED, PASSED
 
 FS = 300.0
 OPTIONS = {"a": "unchanged", "b": "smaller", "c": "larger"}

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers import selfcheck_mechanics as sm
-from helpers.selfcheck import FAILED, NOT_ATTEMPTED, PASSED
+from helpers.notebook import selfcheck_mechanics as sm
+from helpers.notebook.selfcheck import FAILED, NOT_ATTEMPTED, PASSED
 
 
 def _line(verdict, needle):
@@ -192,7 +192,7 @@ def test_attention_float_mask_and_half_answers_fail_without_raising():
 
 # --- the reference implementations the lesson's pictures use --------------------------------------------------------
 def test_lstm_gates_reproduce_nn_lstm_and_keep_gates_in_range():
-    from helpers.mechanics import lstm_gates
+    from helpers.notebook.mechanics import lstm_gates
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(2, 4, batch_first=True)
     x = torch.randn(3, 9, 2)
@@ -205,13 +205,13 @@ def test_lstm_gates_reproduce_nn_lstm_and_keep_gates_in_range():
 
 
 def test_lstm_gates_refuse_a_bidirectional_lstm_naming_it():
-    from helpers.mechanics import lstm_gates
+    from helpers.notebook.mechanics import lstm_gates
     with pytest.raises(ValueError, match="bidirectional=True"):
         lstm_gates(torch.nn.LSTM(2, 4, batch_first=True, bidirectional=True), torch.zeros(1, 3, 2))
 
 
 def test_masked_attention_matches_sdpa_with_the_converted_mask():
-    from helpers.mechanics import masked_attention, sdpa_mask
+    from helpers.notebook.mechanics import masked_attention, sdpa_mask
     torch.manual_seed(0)
     q, k, v = torch.randn(3, 3, 6, 4).unbind(0)
     pm = torch.tensor([[False] * 6, [False] * 4 + [True] * 2, [False] * 2 + [True] * 4])

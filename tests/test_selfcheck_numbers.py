@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from helpers.selfcheck import FAILED, NOT_ATTEMPTED, PASSED
-from helpers.selfcheck_numbers import check_numbers
+from helpers.notebook.selfcheck import FAILED, NOT_ATTEMPTED, PASSED
+from helpers.notebook.selfcheck_numbers import check_numbers
 
 MEASURED = {"Se": 2 / 3, "+P": 0.5}
 SLIPS = {"Se": {0.5: "Se counts the reference beats found, TP / (TP + FN)"}}

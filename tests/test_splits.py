@@ -1,10 +1,10 @@
-"""Specifications of helpers.splits: patient-wise, stratified, reproducible splits and the leakage check."""
+"""Specifications of helpers.evaluate.splits: patient-wise, stratified, reproducible splits and the leakage check."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers.splits import (
+from helpers.evaluate.splits import (
     LeaveOneSubjectOut,
     SubjectKFold,
     LeakageError,
@@ -197,7 +197,7 @@ def test_check_no_leakage_refuses_what_is_neither_positions_nor_a_mask(bad, mess
 
 
 def test_de_chazal_split_keeps_ds1_and_ds2_apart_and_leaves_paced_records_out():
-    from helpers.splits import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS, de_chazal_split
+    from helpers.evaluate.splits import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS, de_chazal_split
 
     assert len(DS1_RECORDS) == len(DS2_RECORDS) == 22 and not set(DS1_RECORDS) & set(DS2_RECORDS)
     records = np.array(["101", "100", "102", "101", "234", "999"])

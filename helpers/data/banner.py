@@ -1,7 +1,7 @@
 """The synthetic-data banner: one wording and one stream for every dataset, shown once per dataset object.
 
 HTML in a notebook, stderr elsewhere (scripts and ``--json`` keep stdout for results). :func:`helpers.data.load`
-shows it when it falls back to the embedded synthetic data; :func:`helpers.plots.synthetic_banner` calls it too
+shows it when it falls back to the embedded synthetic data; :func:`helpers.evaluate.plots.synthetic_banner` calls it too
 and stays silent when the loader has already shown it for the same object.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def show_banner(ds: Any, reason: str = "") -> bool:
     """Say loudly, once per dataset object, that ``ds`` is synthetic: HTML in a notebook, stderr elsewhere.
 
     One wording and one stream for every dataset; stderr rather than stdout because scripts and ``--json`` keep
-    stdout for results. ``load`` calls it; :func:`helpers.plots.synthetic_banner` calls it too and stays silent
+    stdout for results. ``load`` calls it; :func:`helpers.evaluate.plots.synthetic_banner` calls it too and stays silent
     when the loader has already shown it for the same object.
 
     Parameters

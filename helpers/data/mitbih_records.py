@@ -1,7 +1,7 @@
 """The MIT-BIH Arrhythmia Database's record names and the groups the literature uses, stated once.
 
 The reader (:mod:`helpers.data.mitbih`), the synthetic database (:mod:`helpers.data.synthetic.mitbih_ecg`) and
-the inter-patient split (:func:`helpers.splits.de_chazal_split`) all name records from here.
+the inter-patient split (:func:`helpers.evaluate.splits.de_chazal_split`) all name records from here.
 """
 from __future__ import annotations
 

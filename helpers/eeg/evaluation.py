@@ -2,7 +2,7 @@
 
 Leave-one-subject-out (LOSO) answers the question a product asks: how well does the model do on a person it has
 never seen? Each fold trains on all subjects but one and tests on that one (scikit-learn's ``LeaveOneGroupOut``
-underneath, through :class:`helpers.splits.LeaveOneSubjectOut`, with :func:`helpers.splits.check_no_leakage` on
+underneath, through :class:`helpers.evaluate.splits.LeaveOneSubjectOut`, with :func:`helpers.evaluate.splits.check_no_leakage` on
 every fold). Published subject-independent DEAP accuracies are modest: often 55-65% for high/low valence or
 arousal, against a majority-class rate of about 55-60%.
 
@@ -23,8 +23,8 @@ from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-from helpers.degenerate import classification_flags, show
-from helpers.splits import LeaveOneSubjectOut, check_no_leakage
+from helpers.evaluate.degenerate import classification_flags, show
+from helpers.evaluate.splits import LeaveOneSubjectOut, check_no_leakage
 
 __all__ = ["fit_predict", "loso_evaluate", "subject_dependent_evaluate", "summarise_folds"]
 
@@ -68,7 +68,7 @@ def fit_predict(model, X_train, y_train, X_test, *, train_config=None) -> np.nda
 
 def _scores(y: np.ndarray, p: np.ndarray, trial_ids: np.ndarray | None, name: str) -> dict:
     pred = (p >= 0.5).astype(int)
-    # degenerate folds (helpers.degenerate) are printed as they are scored and named in the table's `flags`
+    # degenerate folds (helpers.evaluate.degenerate) are printed as they are scored and named in the table's `flags`
     flags = show(classification_flags(y, pred, name=name))
     out = {"n_test": len(y), "accuracy": float((pred == y).mean()),
            "balanced_accuracy": float(balanced_accuracy_score(y, pred)) if len(np.unique(y)) == 2 else np.nan,
@@ -115,7 +115,7 @@ def loso_evaluate(model, X, y, groups, *, trial_ids=None, train_config=None, sub
     pandas.DataFrame
         One row per held-out subject: ``subject``, ``n_test``, ``accuracy``, ``balanced_accuracy``,
         ``majority``, ``trial_accuracy`` and ``n_trials`` (with ``trial_ids``), ``fit_s``, and ``flags`` (the
-        :mod:`helpers.degenerate` codes of the fold, comma-separated; also printed as the fold is scored). Summarise with
+        :mod:`helpers.evaluate.degenerate` codes of the fold, comma-separated; also printed as the fold is scored). Summarise with
         :func:`summarise_folds`; plot with :func:`helpers.eeg.plot_per_subject`.
     """
     X, y, g = np.asarray(X), np.asarray(y).astype(np.int64), np.asarray(groups).astype(str)

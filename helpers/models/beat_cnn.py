@@ -14,7 +14,7 @@ They ride in the input tensor as extra channels, each constant over the window: 
 ``(B, C_wave + rr_features, L)``, the waveform leads first and the ``rr_features`` RR features last (build it with
 :func:`beat_inputs`). The model reads them back as the mean of each RR channel over the (unpadded) window.
 Why not ``forward(x, rr)``: :func:`helpers.train.fit` and everything around it (``evaluate``, ``predict_proba``,
-record-level aggregation, :mod:`helpers.explain`, ``torch.compile``, export) pass one tensor ``x`` to the model.
+record-level aggregation, :mod:`helpers.evaluate.explain`, ``torch.compile``, export) pass one tensor ``x`` to the model.
 One tensor keeps them all unchanged and keeps the notebook to two lines::
 
     X = beat_inputs(beats.X, beats.rr)                       # (n, 1 + 5, 252)
@@ -179,13 +179,13 @@ class BeatCNN(SignalModel):
         Returns
         -------
         torch.Tensor
-            float32, same shape as ``x``; pass it as ``baselines=`` to :func:`helpers.explain.attribute`.
+            float32, same shape as ``x``; pass it as ``baselines=`` to :func:`helpers.evaluate.explain.attribute`.
 
         Notes
         -----
         For one beat, keep the batch axis: ``plot_overlay(model, x[i], fs, target,
         baselines=model.attribution_baseline(x[i:i + 1]))`` (``attribute`` adds the batch axis to a single ``x``
-        but not to its baseline). In :func:`helpers.explain.randomization_sanity_check`, the RR channels' exact
+        but not to its baseline). In :func:`helpers.evaluate.explain.randomization_sanity_check`, the RR channels' exact
         zeros tie in both maps and inflate the rank correlation (0.99 where the waveform channel alone gives
         0.48 for a random network): judge the waveform channel(s) only, ``channels=range(model.n_leads)``.
         """

@@ -28,7 +28,7 @@ class Windows:
     y : np.ndarray
         int64, shape (n_windows,): the label of the record each window came from.
     groups : np.ndarray
-        str, shape (n_windows,): subject id of each window; pass it to :mod:`helpers.splits` so that windows
+        str, shape (n_windows,): subject id of each window; pass it to :mod:`helpers.evaluate.splits` so that windows
         of one patient never land on both sides of a split.
     record_index : np.ndarray
         int64, shape (n_windows,): position of the source record in the dataset (to average window

@@ -4,7 +4,7 @@
 runner can print one table of every notebook's headline numbers. A notebook passes the comparisons its text relies
 on as ``claims=`` (name -> bool computed from its own numbers): each is printed as checked or FAILED, written to
 the JSON under ``"claims"``, and ``make run-full`` (and the notebook tests in FAST mode) fail on a False one.
-Degenerate headline numbers are flagged with :mod:`helpers.degenerate`'s marker.
+Degenerate headline numbers are flagged with :mod:`helpers.evaluate.degenerate`'s marker.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .degenerate import Flag, auc_flags, show
+from helpers.evaluate.degenerate import Flag, auc_flags, show
 
 RESULTS_DIR_ENV = "BIOSIGNAL_RESULTS_DIR"
 

@@ -19,7 +19,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from .degenerate import classification_flags, show
+from helpers.evaluate.degenerate import classification_flags, show
 
 __all__ = ["binary_report", "bootstrap_ci", "confusion", "multiclass_report", "positive_scores",
            "threshold_for_sensitivity"]
@@ -79,7 +79,7 @@ def binary_report(y_true, y_score, threshold: float = 0.5, *, name: str | None =
     name : str, optional
         What was scored (e.g. the model), named in each printed warning.
     warn : bool
-        Print a ``⚠ DEGENERATE:`` line for each rule of :mod:`helpers.degenerate` the result breaks (ROC AUC
+        Print a ``⚠ DEGENERATE:`` line for each rule of :mod:`helpers.evaluate.degenerate` the result breaks (ROC AUC
         < 0.5, balanced accuracy within noise of chance, accuracy at or below the majority baseline, one predicted
         class, a class with fewer than 10 items). Off only where a caller shows the flags itself.
 
@@ -167,7 +167,7 @@ def multiclass_report(y_true, y_pred, class_names: Sequence[str], *, name: str |
     name : str, optional
         What was scored, named in each printed warning.
     warn : bool
-        Print a ``⚠ DEGENERATE:`` line for each rule of :mod:`helpers.degenerate` the result breaks (a class
+        Print a ``⚠ DEGENERATE:`` line for each rule of :mod:`helpers.evaluate.degenerate` the result breaks (a class
         with fewer than 10 test items, one predicted class, chance-level balanced accuracy, accuracy at or below
         the majority baseline).
 

@@ -1,6 +1,6 @@
 """Self-checks for lesson 02b, where the student writes a training loop, an LSTM cell and masked self-attention.
 
-Like :mod:`helpers.selfcheck` (whose :class:`~helpers.selfcheck.Verdict` they return), these checks say "not
+Like :mod:`helpers.notebook.selfcheck` (whose :class:`~helpers.notebook.selfcheck.Verdict` they return), these checks say "not
 attempted yet" while the answer is ``None``, name each requirement they measured, never reveal the answer and never
 raise. They judge **behaviour**, on a small problem of their own:
 
@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .mechanics import masked_attention
-from .selfcheck import FAILED, PASSED, Verdict, _bullets, _not_attempted, _unanswered
+from helpers.notebook.mechanics import masked_attention
+from helpers.notebook.selfcheck import FAILED, PASSED, Verdict, _bullets, _not_attempted, _unanswered
 
 __all__ = ["check_attention", "check_lstm_cell", "check_training_loop"]
 

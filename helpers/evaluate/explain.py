@@ -223,7 +223,7 @@ def randomization_sanity_check(model: nn.Module, x, target, method: str = "salie
 
 def plot_overlay(model: nn.Module, x_single, fs: float, target: int, method: str = "integrated_gradients", *,
                  channel: int = 0, ax=None, title: str | None = None, **attribute_kwargs):
-    """Draw one signal coloured by its attribution (via ``helpers.plots.plot_attribution``).
+    """Draw one signal coloured by its attribution (via ``helpers.evaluate.plots.plot_attribution``).
 
     Parameters
     ----------
@@ -244,7 +244,7 @@ def plot_overlay(model: nn.Module, x_single, fs: float, target: int, method: str
     -------
     matplotlib.axes.Axes
     """
-    from helpers.plots import plot_attribution
+    from helpers.evaluate.plots import plot_attribution
 
     x_single = np.asarray(x_single, dtype=np.float32)
     if x_single.ndim != 2:

@@ -8,7 +8,7 @@ variables below say it instead: the autograder's sandboxed kernel always gets ``
 also the notebook's **run-size budget**: every size that differs between the CI-sized and the full run (subjects,
 records, windows, epochs) is given there as ``(full, fast)`` and read back as ``SIZE.name``::
 
-    FAST, DATA_SOURCE, SIZE = helpers.course.run_mode(FAST, DATA_SOURCE, patients=(None, 300), epochs=(30, 8))
+    FAST, DATA_SOURCE, SIZE = helpers.notebook.course.run_mode(FAST, DATA_SOURCE, patients=(None, 300), epochs=(30, 8))
     ... fit(model, data, TrainConfig(epochs=SIZE.epochs))
 """
 from __future__ import annotations

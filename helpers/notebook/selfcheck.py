@@ -287,12 +287,12 @@ def check_patient_split(groups: Any, train: Any, test: Any, *, labels: Any = Non
     """Is ``train``/``test`` (index arrays or boolean masks over ``groups``) a usable patient-wise split?
 
     Requirements: every item is in exactly one of the two sets; no patient is in both
-    (:func:`helpers.splits.check_no_leakage`); the test set holds ``test_fraction`` of the items; with ``labels``,
+    (:func:`helpers.evaluate.splits.check_no_leakage`); the test set holds ``test_fraction`` of the items; with ``labels``,
     the test set holds every class.
     """
     if _unanswered(train) and _unanswered(test):
         return _not_attempted(name, "assign your fixed split to MY_TRAIN and MY_TEST in the exercise cell above")
-    from helpers.splits import LeakageError, check_no_leakage, positions
+    from helpers.evaluate.splits import LeakageError, check_no_leakage, positions
 
     g = np.asarray(groups).astype(str)
     n = len(g)

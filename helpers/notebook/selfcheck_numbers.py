@@ -1,7 +1,7 @@
 """Self-check for an exercise answered with numbers worked out by hand (lessons 04-06).
 
 :func:`check_numbers` compares each of the student's numbers with the value the notebook just measured, within a
-tolerance. Like every check in :mod:`helpers.selfcheck` it says "not attempted yet" while the answers are ``None``,
+tolerance. Like every check in :mod:`helpers.notebook.selfcheck` it says "not attempted yet" while the answers are ``None``,
 never reveals a measured value before the student has answered it right, names the usual slip behind a wrong
 number when it recognises one (the hint, never the number), and never raises.
 """
@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .selfcheck import FAILED, PASSED, Verdict, _bullets, _not_attempted, _unanswered
+from helpers.notebook.selfcheck import FAILED, PASSED, Verdict, _bullets, _not_attempted, _unanswered
 
 __all__ = ["check_numbers"]
 

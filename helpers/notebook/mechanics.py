@@ -6,7 +6,7 @@
 - :func:`masked_attention`: scaled dot-product attention with a padding mask in the course's convention
   (``padding_mask`` True at padding, :mod:`helpers.models.base`), returning the attention weights as well.
 
-The lesson's self-checks (:mod:`helpers.selfcheck_mechanics`) compare a student's version with these, and with
+The lesson's self-checks (:mod:`helpers.notebook.selfcheck_mechanics`) compare a student's version with these, and with
 ``torch.nn.LSTM`` / ``torch.nn.functional.scaled_dot_product_attention`` themselves.
 """
 from __future__ import annotations

@@ -3,9 +3,9 @@
 A number on screen is a claim. Some numbers claim nothing: a ROC AUC below 0.5 (the ranking is inverted or
 meaningless), a balanced accuracy a coin could have scored on this many test items, an accuracy no better than
 always answering the commoner class, a model that predicts one class for everything, or a rate measured on a
-handful of examples. The course's metric functions (:func:`helpers.metrics.binary_report`,
-:func:`helpers.metrics.multiclass_report`, :func:`helpers.eeg.loso_evaluate`) and
-:func:`helpers.report.headline` print one line per such result::
+handful of examples. The course's metric functions (:func:`helpers.evaluate.metrics.binary_report`,
+:func:`helpers.evaluate.metrics.multiclass_report`, :func:`helpers.eeg.loso_evaluate`) and
+:func:`helpers.notebook.report.headline` print one line per such result::
 
     ⚠ DEGENERATE: auc-below-chance: transformer: ROC AUC 0.378 < 0.5: below chance: the ranking is inverted or ...
 

@@ -200,7 +200,7 @@ def plot_confusion_matrix(cm, class_names: Sequence[str], *, normalize: bool = F
     Parameters
     ----------
     cm : array_like, shape (k, k)
-        Counts, rows = true class, columns = predicted class (as :func:`helpers.metrics.confusion` returns).
+        Counts, rows = true class, columns = predicted class (as :func:`helpers.evaluate.metrics.confusion` returns).
     class_names : sequence of str, length k
     normalize : bool
         Show each row as fractions of the true class (the diagonal is then per-class sensitivity).
@@ -249,7 +249,7 @@ def plot_roc(y_true, y_score, *, ax=None, label: str | None = None, title: str |
     -------
     matplotlib.axes.Axes
     """
-    from .metrics import positive_scores
+    from helpers.evaluate.metrics import positive_scores
 
     y = np.asarray(y_true)
     fpr, tpr, _ = roc_curve(y, positive_scores(y_score, len(y)))
@@ -276,7 +276,7 @@ def plot_pr(y_true, y_score, *, ax=None, label: str | None = None, title: str | 
     -------
     matplotlib.axes.Axes
     """
-    from .metrics import positive_scores
+    from helpers.evaluate.metrics import positive_scores
 
     y = np.asarray(y_true)
     s = positive_scores(y_score, len(y))
