@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from helpers.data.container import Annotations, SignalDataset
-from helpers.data.synthetic import MITDB_RECORDS, simulate_mitbih_records
+from helpers.data.mitbih_records import RECORDS
+from helpers.data.synthetic import simulate_mitbih_records
 from helpers.signal import bandpass
 from helpers.signal.beats import (
     BEAT_SYMBOLS,
@@ -48,7 +49,7 @@ def load_real(path: Path) -> SignalDataset:
     return load("mitbih", path=path)
 
 
-def synthetic_dataset(n_records: int = len(MITDB_RECORDS), duration_s: float = REAL_DURATION_S,
+def synthetic_dataset(n_records: int = len(RECORDS), duration_s: float = REAL_DURATION_S,
                       seed: int = 0) -> SignalDataset:
     """The first ``n_records`` simulated MIT-BIH records as a :class:`SignalDataset` with annotations, in memory."""
     recs = simulate_mitbih_records(n_records, duration_s=duration_s, seed=seed)
@@ -84,7 +85,7 @@ def detector_scores(ds: SignalDataset, channel: int = 0) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", type=Path, help="folder with the real MIT-BIH database (WFDB files)")
-    parser.add_argument("--records", type=int, default=len(MITDB_RECORDS), help="synthetic: first N records")
+    parser.add_argument("--records", type=int, default=len(RECORDS), help="synthetic: first N records")
     parser.add_argument("--duration-s", type=float, default=REAL_DURATION_S, help="synthetic: seconds per record")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-detect", action="store_true", help="skip the (slower) R-peak detector check")

@@ -6,7 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from helpers.data.synthetic import MITDB_RECORDS, simulate_mitbih_records
+from helpers.data.mitbih_records import RECORDS
+from helpers.data.synthetic import simulate_mitbih_records
 from helpers.signal import bandpass
 from helpers.signal.beats import BEAT_SYMBOLS, beat_rr_features, beat_windows
 
@@ -50,13 +51,13 @@ def test_records_are_reproducible_and_independent_of_the_subset_asked_for():
         np.testing.assert_array_equal(x.signal, y.signal)
         np.testing.assert_array_equal(x.sample, y.sample)
         np.testing.assert_array_equal(x.symbol, y.symbol)
-    assert [r.record for r in simulate_mitbih_records(3, duration_s=10.0)] == list(MITDB_RECORDS[:3])
+    assert [r.record for r in simulate_mitbih_records(3, duration_s=10.0)] == list(RECORDS[:3])
     other = simulate_mitbih_records(["100"], duration_s=30.0, seed=1)[0]
     assert not np.array_equal(other.signal, b[0].signal)
 
 
 def test_the_48_records_carry_the_real_names_shapes_and_patients(full_set):
-    assert [r.record for r in full_set] == list(MITDB_RECORDS) and len(set(MITDB_RECORDS)) == 48
+    assert [r.record for r in full_set] == list(RECORDS) and len(set(RECORDS)) == 48
     for r in full_set:
         assert r.signal.shape == (2, 108_000) and r.signal.dtype == np.float32 and r.fs == 360.0
         assert r.leads[0] == "MLII" and r.leads[1] in ("V1", "V5")

@@ -7,7 +7,7 @@ from .af_ecg import GENERATOR_VERSION as AF_GENERATOR_VERSION
 from .af_ecg import RHYTHMS as AF_RHYTHMS
 from .af_ecg import SimulatedRecords, simulate_af_records
 from .mitbih_ecg import GENERATOR_VERSION as MITBIH_GENERATOR_VERSION
-from .mitbih_ecg import MITDB_RECORDS, SimulatedBeatRecord, simulate_mitbih_records
+from .mitbih_ecg import SimulatedBeatRecord, simulate_mitbih_records
 
-__all__ = ["AF_GENERATOR_VERSION", "AF_RHYTHMS", "SimulatedRecords", "simulate_af_records",
-           "MITBIH_GENERATOR_VERSION", "MITDB_RECORDS", "SimulatedBeatRecord", "simulate_mitbih_records"]
+__all__ = ["AF_GENERATOR_VERSION", "AF_RHYTHMS", "MITBIH_GENERATOR_VERSION", "SimulatedBeatRecord", "SimulatedRecords",
+           "simulate_af_records", "simulate_mitbih_records"]
