@@ -10,6 +10,7 @@ from helpers.data.container import SignalDataset
 from helpers.signal import (
     Windows,
     bandpass,
+    beat_windows,
     detect_r_peaks,
     fix_length,
     make_windows,
@@ -17,7 +18,6 @@ from helpers.signal import (
     resample,
     rr_feature_table,
     rr_features,
-    segment_beats,
     standardize,
 )
 
@@ -203,13 +203,13 @@ def test_rr_features_from_raw_ecg_and_table_per_record():
     assert table["label"].tolist() == [0, 1]
 
 
-def test_segment_beats_centres_windows_on_peaks_and_drops_edge_beats():
+def test_beat_windows_centre_each_window_on_its_r_peak_of_a_real_looking_ecg():
     ecg, peaks = synthetic_ecg()
-    beats, kept = segment_beats(ecg, FS, np.r_[5, peaks], window_s=0.6, pre_s=0.2, return_peaks=True)
-    assert beats.shape == (len(peaks), 180)
-    assert kept.tolist() == peaks.tolist()
-    assert np.all(np.abs(beats.argmax(axis=1) - 60) <= 1)
-    assert segment_beats(np.stack([ecg, ecg]), FS, peaks).shape == (len(peaks), 2, 210)
+    beats, kept = beat_windows(ecg, np.r_[5, peaks], FS, before_s=0.2, after_s=0.4)
+    assert beats.shape == (len(peaks), 1, 180)
+    assert kept.tolist() == list(range(1, len(peaks) + 1))  # the beat at sample 5 has no 0.2 s before it
+    assert np.all(np.abs(beats[:, 0].argmax(axis=1) - 60) <= 1)
+    assert beat_windows(np.stack([ecg, ecg]), peaks, FS)[0].shape == (len(peaks), 2, 210)  # 0.25 s + 0.45 s at 300 Hz
 
 
 # --- windows -----------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from helpers.data.container import SignalDataset
 
-__all__ = ["detect_r_peaks", "rr_features", "rr_feature_table", "segment_beats", "RR_FEATURES"]
+__all__ = ["detect_r_peaks", "rr_features", "rr_feature_table", "RR_FEATURES"]
 
 #: Names (and order) of the features returned by :func:`rr_features`.
 RR_FEATURES = ("n_beats", "heart_rate_bpm", "mean_rr_s", "sdnn_ms", "rmssd_ms", "nrmssd", "pnn50", "cv_rr",
@@ -143,54 +143,3 @@ def rr_feature_table(dataset: SignalDataset, *, channel: int = 0) -> pd.DataFram
     table["label"] = dataset.labels
     table["subject_id"] = dataset.subject_ids
     return table
-
-
-def segment_beats(ecg, fs: float, r_peaks, window_s: float = 0.7, pre_s: float | None = None, *,
-                  return_peaks: bool = False):
-    """Cut one fixed-length window around each R peak.
-
-    Parameters
-    ----------
-    ecg : array_like, shape (T,) or (C, T)
-        ECG record.
-    fs : float
-        Sampling rate in Hz.
-    r_peaks : array_like of int, shape (n,)
-        R-peak sample indices.
-    window_s : float
-        Beat window length in seconds (0.7 s covers P wave, QRS and T wave at normal heart rates).
-    pre_s : float, optional
-        Seconds before the R peak; default ``window_s / 3`` (the P wave precedes R by ~0.2 s, the T wave
-        follows it by ~0.4 s).
-    return_peaks : bool
-        Also return the R peaks that were kept.
-
-    Returns
-    -------
-    beats : np.ndarray
-        Shape (n_kept, T_beat) for a (T,) input or (n_kept, C, T_beat) for (C, T), with
-        ``T_beat = round(window_s * fs)``. Beats whose window would run past either end are dropped.
-    kept_peaks : np.ndarray
-        int64 (n_kept,), only when ``return_peaks`` is true.
-    """
-    fs = check_fs(fs)
-    x = _as_signal(ecg, "ecg")
-    if x.ndim > 2:
-        raise ValueError(f"ecg must have shape (T,) or (C, T), got shape {x.shape}")
-    if window_s <= 0:
-        raise ValueError(f"window_s must be positive seconds, got {window_s}")
-    pre_s = window_s / 3 if pre_s is None else pre_s
-    if not 0 <= pre_s <= window_s:
-        raise ValueError(f"pre_s must lie in [0, window_s={window_s}] seconds, got {pre_s}")
-    n_win, n_pre = int(round(window_s * fs)), int(round(pre_s * fs))
-    peaks = np.asarray(r_peaks, dtype=np.int64).ravel()
-    starts = peaks - n_pre
-    ok = (starts >= 0) & (starts + n_win <= x.shape[-1])
-    starts = starts[ok]
-    # One fancy-indexing gather instead of a Python loop over beats (MIT-BIH has ~110,000 of them).
-    idx = starts[:, None] + np.arange(n_win)[None, :]
-    beats = x[..., idx]  # (n, T_beat) or (C, n, T_beat)
-    if x.ndim == 2:
-        beats = np.moveaxis(beats, 0, 1)
-    beats = np.ascontiguousarray(beats)
-    return (beats, peaks[ok]) if return_peaks else beats
