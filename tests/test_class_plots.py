@@ -3,18 +3,17 @@ marked empty instead of a row of zeros that "sums to 1"."""
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from helpers.evaluate.class_plots import (  # noqa: E402
+from helpers.evaluate.class_plots import (
     NO_ITEMS,
     UNDEFINED,
     plot_class_scores,
     plot_normalised_confusion,
 )
-from helpers.evaluate.metrics import multiclass_report  # noqa: E402
+from helpers.evaluate.metrics import multiclass_report
 
 CLASSES = ("N", "S", "V", "F")
 
