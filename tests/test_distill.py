@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.train.distill import DistillationLoss, distillation_loss
+from helpers.train.distill import CachedTeacher, DistillationLoss, distillation_loss
 from helpers.train import TrainConfig, fit
 
 
@@ -70,3 +70,55 @@ def test_fit_trains_a_student_through_the_loss_hook():
     assert np.isfinite(h["train_loss"]).all()
     for k, v in teacher.state_dict().items():  # the teacher only teaches
         torch.testing.assert_close(v, teacher_before[k])
+
+
+def test_no_gradient_reaches_the_teacher_logits():
+    s, t = torch.randn(4, 3, requires_grad=True), torch.randn(4, 3, requires_grad=True)
+    distillation_loss(s, t, torch.tensor([0, 1, 2, 0]), T=3.0, alpha=1.0).backward()
+    assert s.grad is not None and s.grad.abs().sum() > 0
+    assert t.grad is None, "the teacher's logits are a target: the loss must not send gradient into them"
+
+
+def test_hook_trains_with_a_loss_written_elsewhere():
+    calls = []
+
+    def my_loss(student_logits, teacher_logits, y, T, alpha):
+        calls.append((tuple(student_logits.shape), tuple(teacher_logits.shape), T, alpha))
+        return nn.functional.cross_entropy(student_logits, y) * 0 + 7.0
+
+    kd = DistillationLoss(Flat(0), T=2.5, alpha=0.25, loss=my_loss)
+    out = kd(torch.randn(3, 2), torch.tensor([0, 1, 0]), torch.randn(3, 1, 16))
+    assert float(out) == 7.0 and calls == [((3, 2), (3, 2), 2.5, 0.25)]
+    assert "loss=my_loss" in repr(kd)
+    with pytest.raises(TypeError, match="loss must be a function"):
+        DistillationLoss(Flat(0), loss="kl")
+
+
+def test_cached_teacher_answers_as_the_teacher_and_refuses_other_windows():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 1, 16)).astype(np.float32)
+    teacher = Flat(3).eval()
+    cached = CachedTeacher(teacher, X, batch_size=7)
+    idx = [5, 0, 19, 5]
+    with torch.no_grad():
+        torch.testing.assert_close(cached(torch.from_numpy(X[idx])), teacher(torch.from_numpy(X[idx])))
+    with pytest.raises(ValueError, match="not among the cached teacher's windows"):
+        cached(torch.from_numpy(X[:2] + 1e-3))
+    with pytest.raises(ValueError, match=r"windows \(n, C, T\)"):
+        CachedTeacher(teacher, X[:, 0])
+
+
+def test_distilling_from_the_cached_teacher_trains_the_same_student():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(48, 1, 16)).astype(np.float32)
+    y = (X[:, 0, :8].sum(1) > 0).astype(np.int64)
+    teacher = Flat(4)
+    fit(teacher, (X, y), config=TrainConfig(epochs=2, batch_size=16, progress=False))
+    states = []
+    for t in (teacher, CachedTeacher(teacher, X)):
+        student = Flat(5)
+        fit(student, (X, y), config=TrainConfig(epochs=3, batch_size=16, progress=False, seed=0,
+                                                loss_fn=DistillationLoss(t, T=4.0, alpha=0.7)))
+        states.append(student.state_dict())
+    for k in states[0]:
+        torch.testing.assert_close(states[0][k], states[1][k])
