@@ -1,5 +1,6 @@
-"""helpers.data.zenodo_af: every supported layout round-trips, bad files fail naming the file, fetch() works
-against a local fake of the Zenodo records API (never the internet), and the synthetic default is cached."""
+"""helpers.data.zenodo_af: the supported layout round-trips, other layouts and bad files fail naming the file,
+fetch() works against a local fake of the Zenodo records API (never the internet), and the synthetic default is
+cached."""
 from __future__ import annotations
 
 import dataclasses
@@ -24,7 +25,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.http_server import LocalServer, closed_port_url
 
-# Most layouts below carry no patient ids; the warning that says so is checked once, in its own test.
+# Most files below carry no patient ids; the warning that says so is checked once, in its own test.
 pytestmark = pytest.mark.filterwarnings("ignore:.*no patient ids in the files:UserWarning")
 
 N, T = 6, 400
@@ -49,119 +50,53 @@ def _check(ds, *, fs=None, patients=True, lengths=None):
         assert ds.n_subjects == N and "own subject" in ds.metadata["subject_ids"]
 
 
-# ---------------------------------------------------------------- layouts round-trip
+# ---------------------------------------------------------------- the supported layout round-trips
 
-def test_csv_with_signals_as_rows_and_a_label_column(tmp_path):
-    df = pd.DataFrame(X, columns=[f"s{i}" for i in range(T)])
-    df.insert(0, "patient_id", PATIENTS)
-    df["label"] = LABELS
-    df.to_csv(tmp_path / "ecg.csv", index=False)
-    _check(zenodo_af.read(tmp_path, fs=250), fs=250.0)
-
-
-def test_csv_text_columns_are_not_mistaken_for_samples_and_fs_argument_wins(tmp_path):
-    df = pd.DataFrame(X, columns=[f"s{i}" for i in range(T)])
-    df.insert(0, "comment", ["ok"] * N)
-    df.insert(0, "label", LABELS)
-    df["fs"] = 500
-    df.to_csv(tmp_path / "ecg.csv", index=False)
-    assert zenodo_af.read(tmp_path).fs == 500.0
-    ds = zenodo_af.read(tmp_path, fs=250)
-    _check(ds, fs=250.0, patients=False)
-    assert ds.metadata["fs_from"] == "fs= argument"
+def write_h5(path: Path, signals=X, labels=LABELS, *, fs: float | None = None, **ids) -> Path:
+    """A file in the supported layout (write_synthetic's): variable-length signals, labels, optional ids and fs."""
+    with h5py.File(path, "w") as f:
+        if fs is not None:
+            f.attrs["fs"] = fs
+        sig = f.create_dataset("signals", (len(signals),), dtype=h5py.vlen_dtype(np.float32))
+        for i, x in enumerate(signals):
+            sig[i] = x
+        f["labels"] = labels
+        for name, values in ids.items():  # patient_ids=..., record_ids=...
+            f.create_dataset(name, data=np.asarray(values, dtype=object), dtype=h5py.string_dtype())
+    return path
 
 
-def test_csv_with_signals_as_columns_and_labels_in_a_separate_file(tmp_path):
-    pd.DataFrame(X.T).to_csv(tmp_path / "signals.csv", index=False, header=False)
-    pd.DataFrame({"record": [f"r{i}" for i in range(N)], "label": LABELS}).to_csv(tmp_path / "labels.csv",
-                                                                                     index=False)
-    with pytest.warns(UserWarning, match="assuming 300 Hz"):
-        ds = zenodo_af.read(tmp_path)
-    _check(ds, fs=zenodo_af.DEFAULT_FS, patients=False)
-    assert ds.record_ids[0] == "r0"
+def h5_bytes(**kwargs) -> bytes:
+    buf = io.BytesIO()
+    write_h5(buf, **kwargs)
+    return buf.getvalue()
 
 
-def test_headerless_csv_with_the_label_as_last_column(tmp_path):
-    np.savetxt(tmp_path / "train.csv", np.column_stack([X, LABELS]), delimiter=",", fmt="%.4f")
-    _check(zenodo_af.read(tmp_path, fs=125), patients=False)
+def test_the_supported_layout_round_trips_with_fs_and_patient_and_record_ids(tmp_path):
+    write_h5(tmp_path / "ecg.h5", fs=200.0, patient_ids=PATIENTS, record_ids=[f"r{i}" for i in range(N)])
+    ds = zenodo_af.read(tmp_path)
+    _check(ds, fs=200.0)
+    assert ds.record_ids.tolist() == [f"r{i}" for i in range(N)]
+    assert ds.metadata["fs_from"].endswith("ecg.h5, attribute fs")
 
 
-def test_npy_matrix_and_labels(tmp_path):
-    np.save(tmp_path / "X.npy", X)
-    np.save(tmp_path / "y.npy", LABELS)
-    _check(zenodo_af.read(tmp_path, fs=300), patients=False)
+def test_variable_length_records_keep_their_lengths_and_fs_argument_wins(tmp_path):
+    lengths = [300, 350, 400, 320, 390, 310]
+    write_h5(tmp_path / "af.hdf5", [X[i, :n] for i, n in enumerate(lengths)], fs=500.0, patient_ids=PATIENTS)
+    _check(zenodo_af.read(tmp_path, fs=360), fs=360.0, lengths=lengths)
 
 
-@pytest.mark.filterwarnings("default")
 def test_missing_patient_ids_are_announced(tmp_path):
-    np.save(tmp_path / "X.npy", X)
-    np.save(tmp_path / "y.npy", LABELS)
-    with pytest.warns(UserWarning, match="each record is treated as its own subject"):
-        zenodo_af.read(tmp_path, fs=300)
+    write_h5(tmp_path / "ecg.h5", fs=300.0)
+    with pytest.warns(UserWarning, match="no patient ids in the files"):
+        _check(zenodo_af.read(tmp_path), patients=False)
 
 
-def test_npy_keras_style_channel_axis(tmp_path):
-    np.save(tmp_path / "data.npy", X[:, :, None])
-    np.save(tmp_path / "labels.npy", LABELS.astype(np.float32))  # 0.0 / 1.0 floats are fine
-    _check(zenodo_af.read(tmp_path, fs=300), patients=False)
-
-
-def test_npz_with_columns_fs_and_patients(tmp_path):
-    np.savez(tmp_path / "af.npz", ecg=X.T, labels=LABELS, fs=np.array(500.0), patient_ids=PATIENTS)
-    _check(zenodo_af.read(tmp_path), fs=500.0)
-
-
-def test_mat_v5_matrix(tmp_path):
-    scipy.io.savemat(tmp_path / "af.mat", {"ECG": X, "label": LABELS[:, None], "Fs": 360.0})
-    _check(zenodo_af.read(tmp_path), fs=360.0, patients=False)
-
-
-def test_mat_v5_cell_array_of_variable_length_records(tmp_path):
-    lengths = [300, 350, 400, 320, 390, 310]
-    cells = np.empty((N, 1), dtype=object)
-    for i, n in enumerate(lengths):
-        cells[i, 0] = X[i, :n]
-    scipy.io.savemat(tmp_path / "af.mat", {"signals": cells, "labels": LABELS, "fs": 300})
-    _check(zenodo_af.read(tmp_path), patients=False, lengths=lengths)
-
-
-def _write_mat73(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """A MATLAB v7.3 file: HDF5 with MATLAB's 128-byte header in a 512-byte user block, arrays column-major."""
-    with h5py.File(path, "w", userblock_size=512) as f:
-        for k, v in arrays.items():
-            f.create_dataset(k, data=v.T)  # MATLAB writes the transpose of what it shows
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
-    header = header.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM"
-    with open(path, "r+b") as f:
-        f.write(header)
-
-
-def test_mat_v73_through_h5py(tmp_path):
-    _write_mat73(tmp_path / "af.mat", {"X": X.astype(np.float64), "y": LABELS[:, None].astype(np.float64),
-                                      "fs": np.array([[128.0]])})
-    with pytest.raises(NotImplementedError):  # the premise: scipy refuses v7.3
-        scipy.io.loadmat(tmp_path / "af.mat")
-    _check(zenodo_af.read(tmp_path), fs=128.0, patients=False)
-
-
-def test_hdf5_matrix_with_fs_attribute(tmp_path):
-    with h5py.File(tmp_path / "af.h5", "w") as f:
-        f.attrs["sampling_rate"] = 200.0
-        f["data/signals"] = X
-        f["data/labels"] = LABELS
-        f["data/patient_id"] = PATIENTS.astype(object).astype("S")
-    _check(zenodo_af.read(tmp_path), fs=200.0)
-
-
-def test_hdf5_group_with_one_dataset_per_record(tmp_path):
-    lengths = [300, 350, 400, 320, 390, 310]
-    with h5py.File(tmp_path / "af.hdf5", "w") as f:
-        for i, n in enumerate(lengths):
-            f[f"records/rec{i}"] = X[i, :n]
-        f["labels"] = LABELS
-    ds = zenodo_af.read(tmp_path, fs=300)
-    _check(ds, patients=False, lengths=lengths)
-    assert ds.record_ids[0] == "rec0"
+def test_a_missing_sampling_rate_assumes_300_hz_and_says_so(tmp_path):
+    write_h5(tmp_path / "ecg.h5", patient_ids=PATIENTS)
+    with pytest.warns(UserWarning, match="no sampling rate in the files; assuming 300 Hz"):
+        ds = zenodo_af.read(tmp_path)
+    assert ds.fs == 300.0 and ds.metadata["fs_from"].startswith("assumed default")
 
 
 def test_write_synthetic_round_trips_through_the_reader_and_is_marked_synthetic(tmp_path):
@@ -178,82 +113,101 @@ def test_write_synthetic_round_trips_through_the_reader_and_is_marked_synthetic(
 def test_zip_archives_are_extracted(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("inner/X.npy", _npy_bytes(X))
-        z.writestr("inner/y.npy", _npy_bytes(LABELS))
+        z.writestr("inner/ecg.h5", h5_bytes())
     (tmp_path / "bundle.zip").write_bytes(buf.getvalue())
     _check(zenodo_af.read(tmp_path, fs=300), patients=False)
     assert [p.name for p in tmp_path.iterdir()] == ["bundle.zip"]  # read in place: nothing extracted here
 
 
-# ---------------------------------------------------------------- bad inputs name the file
+# ---------------------------------------------------------------- other layouts are refused, naming the file
 
-def _npy_bytes(a: np.ndarray) -> bytes:
-    b = io.BytesIO()
-    np.save(b, a)
-    return b.getvalue()
+@pytest.mark.parametrize("name, write", [
+    ("X.npy", lambda p: np.save(p, X)),
+    ("ecg.csv", lambda p: pd.DataFrame(X).assign(label=LABELS).to_csv(p, index=False)),
+    ("af.npz", lambda p: np.savez(p, signals=X, labels=LABELS)),
+    ("af.mat", lambda p: scipy.io.savemat(p, {"ECG": X, "label": LABELS[:, None]})),
+])
+def test_a_file_in_another_format_is_refused_naming_it_and_the_supported_layout(tmp_path, name, write):
+    write(tmp_path / name)
+    (tmp_path / "README.txt").write_text("not data")
+    with pytest.raises(DataFormatError) as err:
+        zenodo_af.read(tmp_path, fs=300)
+    msg = str(err.value)
+    assert msg.startswith(f"{tmp_path / name}: ") and "files are not read by this reader" in msg
+    assert "supported: one HDF5 file (.h5/.hdf5) holding 'signals' (variable-length float" in msg
 
 
-def test_truncated_npy_names_the_file(tmp_path):
-    (tmp_path / "X.npy").write_bytes(_npy_bytes(X)[:-500])
+def test_a_file_in_another_format_beside_a_supported_one_is_still_refused(tmp_path):
+    write_h5(tmp_path / "ecg.h5", fs=300.0)
     np.save(tmp_path / "y.npy", LABELS)
-    with pytest.raises(DataFormatError, match=r"X\.npy.*truncated"):
+    with pytest.raises(DataFormatError, match=r"y\.npy: NPY files are not read"):
+        zenodo_af.read(tmp_path)
+
+
+@pytest.mark.parametrize("arrangement, problem", [
+    ("matrix", r"'signals' is float32 \(6, 400\), not variable-length numbers"),
+    ("nested", r"no dataset 'signals' at the top level \(found: data, labels\)"),
+    ("per-record group", r"'signals' is a group, not a dataset"),
+])
+def test_an_hdf5_file_in_another_arrangement_names_the_file_and_the_layout(tmp_path, arrangement, problem):
+    with h5py.File(tmp_path / "af.h5", "w") as f:
+        if arrangement == "matrix":
+            f["signals"] = X
+        elif arrangement == "nested":
+            f["data/signals"] = X
+        else:
+            for i in range(N):
+                f[f"signals/rec{i}"] = X[i]
+        f["labels"] = LABELS
+    with pytest.raises(DataFormatError, match=rf"af\.h5: {problem}.*supported: one HDF5 file"):
         zenodo_af.read(tmp_path, fs=300)
 
+
+def test_two_hdf5_files_are_refused_naming_both(tmp_path):
+    write_h5(tmp_path / "a.h5")
+    write_h5(tmp_path / "b.h5")
+    with pytest.raises(DataFormatError, match=r"several HDF5 files \(a\.h5, b\.h5\)"):
+        zenodo_af.read(tmp_path, fs=300)
+
+
+def test_a_folder_without_data_says_what_is_supported(tmp_path):
+    (tmp_path / "README.txt").write_text("hello")
+    with pytest.raises(DataFormatError, match="no zenodo_af records: the folder holds no HDF5 file; expected one HDF5 file"):
+        zenodo_af.read(tmp_path, fs=300)
+
+
+# ---------------------------------------------------------------- bad content names the file
 
 def test_truncated_hdf5_names_the_file(tmp_path):
-    with h5py.File(tmp_path / "full.h5", "w") as f:
-        f["signals"] = X
-        f["labels"] = LABELS
-    data = (tmp_path / "full.h5").read_bytes()
-    (tmp_path / "full.h5").unlink()
+    data = h5_bytes()
     (tmp_path / "af.h5").write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataFormatError, match=r"af\.h5"):
-        zenodo_af.read(tmp_path, fs=300)
-
-
-def test_truncated_csv_row_is_reported_as_missing_values(tmp_path):
-    df = pd.DataFrame(X, columns=[f"s{i}" for i in range(T)])
-    df.insert(0, "label", LABELS)
-    text = df.to_csv(index=False)
-    (tmp_path / "ecg.csv").write_text(text[: len(text) - 300])
-    with pytest.raises(DataFormatError, match=r"ecg\.csv.*NaN"):
+    with pytest.raises(DataFormatError, match=r"af\.h5: could not read it as HDF5"):
         zenodo_af.read(tmp_path, fs=300)
 
 
 def test_nan_samples_name_the_file_and_record(tmp_path):
     bad = X.copy()
     bad[3, 10] = np.nan
-    np.savez(tmp_path / "af.npz", signals=bad, labels=LABELS)
-    with pytest.raises(DataFormatError, match=r"af\.npz: record 3.*NaN"):
+    write_h5(tmp_path / "af.h5", bad)
+    with pytest.raises(DataFormatError, match=r"af\.h5: record 3.*NaN"):
         zenodo_af.read(tmp_path, fs=300)
 
 
 def test_label_values_other_than_0_and_1_name_the_file(tmp_path):
-    np.savez(tmp_path / "af.npz", signals=X, labels=np.array([0, 1, 2, 0, 1, 0]))
-    with pytest.raises(DataFormatError, match=r"af\.npz.*must be 0 \(normal\) or 1 \(AF\)"):
+    write_h5(tmp_path / "af.h5", labels=np.array([0, 1, 2, 0, 1, 0]))
+    with pytest.raises(DataFormatError, match=r"af\.h5.*must be 0 \(normal\) or 1 \(AF\)"):
         zenodo_af.read(tmp_path, fs=300)
 
 
-def test_label_count_not_matching_signal_count_names_the_files(tmp_path):
-    np.save(tmp_path / "X.npy", X)
-    np.save(tmp_path / "y.npy", LABELS[:4])
-    with pytest.raises(DataFormatError, match=r"X\.npy.*4 labels in y\.npy"):
+def test_label_count_not_matching_signal_count_names_the_file(tmp_path):
+    write_h5(tmp_path / "af.h5", labels=LABELS[:4])
+    with pytest.raises(DataFormatError, match=r"af\.h5: 'labels' is int64 \(4,\); expected 6 numbers"):
         zenodo_af.read(tmp_path, fs=300)
 
 
-def test_unknown_layout_lists_the_files_and_variables_found(tmp_path):
-    np.savez(tmp_path / "weird.npz", a=X, b=X)
-    (tmp_path / "README.txt").write_text("hello")
-    with pytest.raises(DataFormatError) as err:
-        zenodo_af.read(tmp_path, fs=300)
-    msg = str(err.value)
-    assert "found no labels" in msg and "weird.npz: a" in msg and "README.txt" in msg
-
-
-def test_pickled_object_arrays_are_refused(tmp_path):
-    np.save(tmp_path / "X.npy", np.array([X[0], X[1, :10]], dtype=object), allow_pickle=True)
-    np.save(tmp_path / "y.npy", LABELS[:2])
-    with pytest.raises(DataFormatError, match=r"X\.npy"):
+def test_patient_ids_of_the_wrong_count_name_the_file(tmp_path):
+    write_h5(tmp_path / "af.h5", patient_ids=PATIENTS[:5])
+    with pytest.raises(DataFormatError, match=r"af\.h5: patient ids '/patient_ids'.*expected 6 strings"):
         zenodo_af.read(tmp_path, fs=300)
 
 
@@ -266,7 +220,7 @@ def _fake_record(server_files: dict[str, bytes], port_url, md5_override: dict[st
         md5 = (md5_override or {}).get(name, hashlib.md5(body).hexdigest())
         entries.append({"key": name, "size": len(body), "checksum": f"md5:{md5}",
                         "links": {"self": port_url(path)}})
-    return json.dumps({"id": 15302489, "metadata": {"title": "fake", "description": "sampled at 250 Hz"},
+    return json.dumps({"id": 15302489, "metadata": {"title": "fake", "description": "a fake record"},
                        "files": entries}).encode()
 
 
@@ -281,25 +235,25 @@ def _fetch(root: Path, server: LocalServer, **kwargs):
 
 
 def test_fetch_downloads_every_listed_file_and_load_reads_them(tmp_path):
-    files = {"/files/X.npy": _npy_bytes(X), "/files/y.npy": _npy_bytes(LABELS)}
+    files = {"/files/ecg.h5": h5_bytes(fs=250.0), "/files/README.md": b"about the record\n"}
     with _serve(files) as server:
         dest = _fetch(tmp_path, server)
-        assert sorted(p.name for p in dest.iterdir()) == [".X.npy.sha256", ".y.npy.sha256", "X.npy",
-                                                          "ZENODO_RECORD.json", "y.npy"]
+        assert sorted(p.name for p in dest.iterdir()) == [".README.md.sha256", ".ecg.h5.sha256", "README.md",
+                                                          "ZENODO_RECORD.json", "ecg.h5"]
         # A second fetch finds verified files and downloads nothing.
         n_before = len(server.requests)
         _fetch(tmp_path, server)
         assert server.requests[n_before:] == ["/api/records/15302489"]
     ds = helpers.data.load("zenodo_af", root=tmp_path, source="real")
-    _check(ds, fs=250.0, patients=False)  # the rate comes from the record's description
+    _check(ds, fs=250.0, patients=False)  # the rate comes from the file's fs attribute
     assert helpers.data.load("zenodo_af", root=tmp_path, source="auto").source == "real"
 
 
 def test_fetch_with_a_checksum_mismatch_raises_and_keeps_nothing(tmp_path):
-    files = {"/files/X.npy": _npy_bytes(X)}
-    with _serve(files, md5_override={"X.npy": "0" * 32}) as server, pytest.raises(ChecksumError, match="X.npy"):
+    files = {"/files/ecg.h5": h5_bytes()}
+    with _serve(files, md5_override={"ecg.h5": "0" * 32}) as server, pytest.raises(ChecksumError, match="ecg.h5"):
         _fetch(tmp_path, server)
-    assert not any(p.suffix == ".npy" for p in (tmp_path / "zenodo_af" / "real").iterdir())
+    assert not any(p.suffix == ".h5" for p in (tmp_path / "zenodo_af" / "real").iterdir())
 
 
 def test_fetch_with_the_server_down_says_what_to_do(tmp_path):
@@ -309,13 +263,13 @@ def test_fetch_with_the_server_down_says_what_to_do(tmp_path):
 
 
 def test_an_interrupted_fetch_is_never_loaded_as_the_real_data(tmp_path, small_default, capsys):
-    # X.npy arrives, then the server is gone before y.npy: the folder holds real files but is incomplete.
-    files = {"/files/X.npy": _npy_bytes(X), "/files/y.npy": _npy_bytes(LABELS)}
+    # ecg.h5 arrives, then the server is gone before README.md: the folder holds a readable file but is incomplete.
+    files = {"/files/ecg.h5": h5_bytes(fs=300.0), "/files/README.md": b"about the record\n"}
     with _serve(files) as server:
-        del server.files["/files/y.npy"]
+        del server.files["/files/README.md"]
         with pytest.raises(DataUnavailableError):
             _fetch(tmp_path, server)
-    assert (tmp_path / "zenodo_af" / "real" / "X.npy").exists()
+    assert (tmp_path / "zenodo_af" / "real" / "ecg.h5").exists()
     with pytest.raises(DataUnavailableError, match="interrupted"):
         helpers.data.load("zenodo_af", root=tmp_path, source="real")
     assert helpers.data.load("zenodo_af", root=tmp_path, source="auto").source == "synthetic"
@@ -328,19 +282,17 @@ def test_an_interrupted_fetch_is_never_loaded_as_the_real_data(tmp_path, small_d
 def test_fetch_unpacks_a_zipped_record(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("X.npy", _npy_bytes(X))
-        z.writestr("y.npy", _npy_bytes(LABELS))
+        z.writestr("ecg.h5", h5_bytes(fs=300.0))
     with _serve({"/files/data.zip": buf.getvalue()}) as server:
         dest = _fetch(tmp_path, server)
-    assert (dest / "data" / "X.npy").exists()
+    assert (dest / "data" / "ecg.h5").exists()
     _check(helpers.data.load("zenodo_af", root=tmp_path, source="real"), patients=False)
 
 
 def test_a_zipped_copy_in_a_users_folder_is_read_without_writing_there(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("X.npy", _npy_bytes(X))
-        z.writestr("y.npy", _npy_bytes(LABELS))
+        z.writestr("ecg.h5", h5_bytes())
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "record.zip").write_bytes(buf.getvalue())
@@ -408,24 +360,3 @@ def test_synthetic_files_in_the_real_folder_are_not_passed_off_as_real(tmp_path)
 def test_bad_source_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="source"):
         helpers.data.load("zenodo_af", root=tmp_path, source="fake")
-
-
-# ---------------------------------------------------------------- sets shipped pre-split
-
-def test_npy_train_and_test_splits_are_both_read(tmp_path):
-    np.save(tmp_path / "X_train.npy", X[:4])
-    np.save(tmp_path / "y_train.npy", LABELS[:4])
-    np.save(tmp_path / "X_test.npy", X[4:])
-    np.save(tmp_path / "y_test.npy", LABELS[4:])
-    ds = zenodo_af.read(tmp_path, fs=300)
-    assert len(ds) == N and sorted(ds.labels.tolist()) == sorted(LABELS.tolist())
-    assert sum(r.startswith("train/") for r in ds.record_ids) == 4
-    assert sum(r.startswith("test/") for r in ds.record_ids) == 2
-
-
-def test_headerless_train_and_test_csvs_are_both_read(tmp_path):
-    np.savetxt(tmp_path / "ecg_train.csv", np.column_stack([X[:4], LABELS[:4]]), delimiter=",", fmt="%.4f")
-    np.savetxt(tmp_path / "ecg_test.csv", np.column_stack([X[4:], LABELS[4:]]), delimiter=",", fmt="%.4f")
-    ds = zenodo_af.read(tmp_path, fs=300)
-    order = np.argsort(ds.record_ids)  # "test/..." sorts before "train/..."
-    assert np.allclose(np.stack(ds.signals)[order], np.concatenate([X[4:], X[:4]]), atol=1e-4)

@@ -2,12 +2,13 @@
 
 Source: Zenodo record 15302489 (https://zenodo.org/records/15302489), an educational set derived from real
 patient data. :func:`fetch` asks the Zenodo records API which files the record holds (names, sizes, md5
-checksums) and downloads them into ``<cache>/zenodo_af/real/``; :func:`load` reads whatever layout they use (see
-:mod:`helpers.data.zenodo_af_layouts`).
+checksums) and downloads them into ``<cache>/zenodo_af/real/``. The record's own layout has not been inspected, so
+the reader supports one layout only, the one documented below (:mod:`helpers.data.zenodo_af_h5`); a file in any
+other layout is refused with an error naming it.
 
 Without the real files, :func:`load` falls back to the embedded synthetic default
-(:func:`helpers.data.synthetic.simulate_af_records`), written to disk by :func:`write_synthetic` in one of the
-supported layouts and read back through the same reader, and marked ``source="synthetic"`` everywhere.
+(:func:`helpers.data.synthetic.simulate_af_records`), written to disk by :func:`write_synthetic` in that layout and
+read back through the same reader, and marked ``source="synthetic"`` everywhere.
 
 Synthetic on-disk layout (one HDF5 file, ``ecg.h5``, plus ``SYNTHETIC.json``):
 
@@ -46,14 +47,14 @@ from .registry import is_synthetic_folder
 from .repositories import zenodo_files, zenodo_record
 from .spec import DatasetSpec
 from .synthetic import AF_GENERATOR_VERSION, simulate_af_records
-from .zenodo_af_layouts import read_folder_variables, resolve
+from .zenodo_af_h5 import SUPPORTED, find_file, read_file
 
 NAME = "zenodo_af"
 CLASS_NAMES = ("normal", "AF")
 RECORD_ID = "15302489"
 API_URL = "https://zenodo.org/api/records"
-# The record's files might not state their sampling rate. 300 Hz is that of the single-lead AliveCor recordings
-# (PhysioNet/CinC 2017) that public AF teaching sets are usually derived from; pass fs= when you know better.
+# A file without the fs attribute: 300 Hz is that of the single-lead AliveCor recordings (PhysioNet/CinC 2017)
+# that public AF teaching sets are usually derived from; pass fs= when you know better.
 DEFAULT_FS = 300.0
 RECORD_JSON = "ZENODO_RECORD.json"
 SYNTHETIC_FILE = "ecg.h5"
@@ -69,8 +70,7 @@ SPEC = DatasetSpec(
     citation="Zenodo record 15302489, augmented one-lead ECG (0 = normal, 1 = AF), doi:10.5281/zenodo.15302489",
     homepage="https://zenodo.org/records/15302489",
     get_it="Download the files of https://zenodo.org/records/15302489 (doi:10.5281/zenodo.15302489).",
-    expected_layout="a folder (searched recursively, zips included) of CSV/NPY/NPZ/MAT/HDF5 files holding the "
-                    "signals (records as rows or columns, or variable-length records) and 0/1 labels",
+    expected_layout="a folder (searched recursively, zips included) with " + SUPPORTED.removeprefix("supported: "),
     auto_download=True,
     synthetic_size=3000,  # ~29 h of ECG, ~126 MB on disk, ~10 s to generate
     synthetic_version=AF_GENERATOR_VERSION,
@@ -117,7 +117,7 @@ def fetch(dest: Path | str, *, api_url: str = API_URL, record_id: str = RECORD_I
     -------
     Path
         ``dest``, holding the files (zips extracted into sub-folders) and ``ZENODO_RECORD.json`` (the API answer,
-        for provenance and for the sampling rate if the description states it).
+        for provenance).
 
     Raises
     ------
@@ -142,7 +142,7 @@ def fetch(dest: Path | str, *, api_url: str = API_URL, record_id: str = RECORD_I
 # ---------------------------------------------------------------- read
 
 def read(folder: Path | str, *, fs: float | None = None) -> SignalDataset:
-    """Read a folder in any supported layout (real download or synthetic copy), in place.
+    """Read a folder in the supported layout (real download or synthetic copy), in place.
 
     Nothing is written into ``folder``: zip archives without an extracted copy beside them are extracted into a
     temporary folder that is deleted afterwards.
@@ -152,8 +152,8 @@ def read(folder: Path | str, *, fs: float | None = None) -> SignalDataset:
     folder : path-like
         Folder with the data files (searched recursively).
     fs : float, optional
-        Sampling rate in Hz; overrides what the files say. Without it and without metadata, :data:`DEFAULT_FS`
-        is assumed (with a warning).
+        Sampling rate in Hz; overrides the file's ``fs`` attribute. Without either, :data:`DEFAULT_FS` is assumed
+        (with a warning).
 
     Returns
     -------
@@ -165,8 +165,8 @@ def read(folder: Path | str, *, fs: float | None = None) -> SignalDataset:
     Raises
     ------
     DataFormatError
-        Unknown layout (lists what was found), corrupt/truncated file, NaN samples, labels other than 0/1,
-        counts that do not match, or an impossible sampling rate; the message names the file.
+        A file in another layout (named, with the supported one), corrupt/truncated file, NaN samples, labels
+        other than 0/1, counts that do not match, or an impossible sampling rate; the message names the file.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -181,20 +181,11 @@ def read(folder: Path | str, *, fs: float | None = None) -> SignalDataset:
 
 
 def _read_unpacked(folder: Path, extracted: Path, fs: float | None) -> SignalDataset:
-    found = read_folder_variables(folder)
-    if extracted != folder:
-        more = read_folder_variables(extracted)
-        found.vars += more.vars
-        found.fs_hints += more.fs_hints
-        found.skipped += more.skipped
-    parsed = resolve(folder, found)
-    hints = parsed.fs_hints
+    parsed = read_file(find_file([folder] if extracted == folder else [folder, extracted]))
     if fs is not None:
         fs_used, fs_from = float(fs), "fs= argument"
-    elif hints:
-        if len({v for v, _ in hints}) > 1:
-            warnings.warn(f"{folder}: several sampling rates found {hints}; using the first", stacklevel=3)
-        fs_used, fs_from = hints[0]
+    elif parsed.fs is not None:
+        fs_used, fs_from = parsed.fs, f"{parsed.file}, attribute fs"
     else:
         fs_used, fs_from = DEFAULT_FS, f"assumed default {DEFAULT_FS:g} Hz (no sampling rate in the files)"
         warnings.warn(f"{folder}: no sampling rate in the files; assuming {DEFAULT_FS:g} Hz. Pass fs= if the "
@@ -205,7 +196,7 @@ def _read_unpacked(folder: Path, extracted: Path, fs: float | None) -> SignalDat
     record_ids = parsed.record_ids if parsed.record_ids is not None else np.array([f"r{i:05d}" for i in range(n)])
     synthetic = is_synthetic_folder(folder)
     # The synthetic set is written in mV; the real record documents no unit we could check from here.
-    meta: dict[str, Any] = {"path": str(folder), "fs_from": fs_from, "files": parsed.files,
+    meta: dict[str, Any] = {"path": str(folder), "fs_from": fs_from, "file": str(parsed.file),
                             "units": "mV" if synthetic else "as in the Zenodo files (not stated)",
                             "citation": SPEC.citation}
     if parsed.patient_ids is None:
