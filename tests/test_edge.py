@@ -199,6 +199,27 @@ def test_plain_c_on_the_host_is_bit_exact_with_tflm(exported, tmp_path):
     np.testing.assert_array_equal(c_out, edge.run_tflm(int8_tfl, X)[1])
 
 
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no host C compiler")
+def test_run_firmware_on_the_host_writes_tflm_s_int8_outputs(exported, tmp_path):
+    *_, int8_tfl = exported
+    X = _windows(40, seed=11)
+    run = edge.run_firmware(int8_tfl, X, tmp_path / "fw", target="host")
+    assert run.target == "host" and run.n_windows == 40 and run.note == ""
+    assert run.raw == (tmp_path / "fw" / "outputs.bin").read_bytes() and len(run.raw) == 40 * 2
+    np.testing.assert_array_equal(np.frombuffer(run.raw, np.int8).reshape(40, 2), edge.run_tflm(int8_tfl, X)[1])
+    with pytest.raises(ValueError, match="target must be 'auto', 'qemu' or 'host', got 'arm'"):
+        edge.run_firmware(int8_tfl, X, tmp_path, target="arm")
+
+
+def test_run_firmware_falls_back_to_the_host_build_and_says_why(exported, tmp_path, monkeypatch):
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no host C compiler")
+    *_, int8_tfl = exported
+    monkeypatch.setattr(mcu, "TOOLS", ("arm-none-eabi-gcc-not-installed",))
+    run = edge.run_firmware(int8_tfl, _windows(5, seed=12), tmp_path)
+    assert run.target == "host" and "arm-none-eabi-gcc-not-installed not found" in run.note and len(run.raw) == 10
+
+
 @pytest.mark.mcu
 def test_cortex_m4_under_qemu_is_bit_exact_with_tflm(exported, tmp_path):
     missing = mcu.missing_tools()
@@ -213,6 +234,8 @@ def test_cortex_m4_under_qemu_is_bit_exact_with_tflm(exported, tmp_path):
     result = mcu.run_on_qemu(int8_tfl, X, tmp_path, timeout_s=300)
     np.testing.assert_array_equal(result.outputs, edge.run_tflm(int8_tfl, X)[1])
     assert 0 < result.model_text_bytes < result.text_bytes and result.bss_bytes >= result.arena_bytes > 0
+    run = edge.run_firmware(int8_tfl, X[:20], tmp_path / "auto")
+    assert run.target == "qemu" and run.raw == result.outputs[:20].tobytes()
 
 
 def test_onnx_export_matches_pytorch(exported):

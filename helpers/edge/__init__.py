@@ -14,6 +14,7 @@ The path a model takes, one module per step::
     write_bundle(int8_tfl, "build/stress_monitor")                  # bundle: C array + TFLM main + CMake
     write_plain_c(int8_tfl, "build/plain_c")                        # c_codegen: the model as plain C kernels
     run_on_qemu(int8_tfl, X, "build/qemu").outputs                  # mcu: emulated Cortex-M4, int8 outputs
+    run_firmware(int8_tfl, X, "build/fw").raw                       # mcu: QEMU if installed, else a host build
 
 ``onnx_export`` gives the desktop comparison (ONNX + onnxruntime latency).
 ``streaming`` measures a model as a real-time monitor would run it: one window at a time on one thread, the
@@ -25,11 +26,11 @@ from .c_array import c_array
 from .c_codegen import write_plain_c
 from .export import export_float_tflite
 from .interpreters import run_litert, run_tflm
-from .mcu import missing_tools, run_on_qemu
+from .mcu import FirmwareRun, missing_tools, run_firmware, run_on_host, run_on_qemu
 from .measure import arena_used, compare_logits, count_macs, runs_with_arena, smallest_arena
 from .quantize import dequantize, quantize_input, quantize_int8
 from .tflite_file import graph, io_details, op_names, strip_tensor_names
 
 __all__ = ["arena_used", "c_array", "compare_logits", "count_macs", "dequantize", "export_float_tflite", "graph",
-           "io_details", "missing_tools", "op_names", "quantize_input", "quantize_int8", "run_litert", "run_on_qemu",
+           "io_details", "FirmwareRun", "missing_tools", "op_names", "quantize_input", "quantize_int8", "run_firmware", "run_litert", "run_on_host", "run_on_qemu",
            "run_tflm", "runs_with_arena", "smallest_arena", "strip_tensor_names", "write_bundle", "write_plain_c"]

@@ -2,7 +2,10 @@
 ``qemu-system-arm -M mps2-an386 -semihosting``, windows in and int8 outputs out through semihosting files.
 
 The emulator proves the arithmetic (outputs byte-identical to TFLM's) and the size (the ELF's sections); it says
-nothing about timing, so latency is estimated from MACs at a stated clock elsewhere.
+nothing about timing, so latency is estimated from MACs at a stated clock elsewhere. :func:`run_firmware` builds
+and runs the same C for the emulated Cortex-M4 when the tools are installed, and with the system C compiler on this
+machine otherwise (the same source and the same integer arithmetic, so the same bytes), and hands back the
+program's output file as it wrote it.
 """
 
 from __future__ import annotations
@@ -107,10 +110,7 @@ def run_on_qemu(int8_tflite: bytes, X: np.ndarray, work_dir: str | Path, timeout
                                 "libnewlib-arm-none-eabi qemu-system-arm")
     work = Path(work_dir)
     elf, info = build_elf(int8_tflite, work)
-    inp = io_details(int8_tflite)["input"]
-    Xq = quantize_input(np.asarray(X, np.float32), inp["scale"], inp["zero_point"])
-    (work / "inputs.bin").write_bytes(Xq.tobytes())
-    (work / "outputs.bin").unlink(missing_ok=True)
+    Xq = _write_inputs(int8_tflite, X, work)
     proc = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-semihosting", "-monitor", "none",
                            "-kernel", elf.name], cwd=work, capture_output=True, text=True, timeout=timeout_s, check=False)
     if proc.returncode != 0:
@@ -122,7 +122,94 @@ def run_on_qemu(int8_tflite: bytes, X: np.ndarray, work_dir: str | Path, timeout
     return QemuRun(outputs, text, data, bss, model_text, info["arena_bytes"], elf)
 
 
-def _run(cmd: list, cwd: Path) -> None:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, check=False)
+@dataclass
+class FirmwareRun:
+    """What the firmware wrote and where it ran.
+
+    Attributes
+    ----------
+    raw : bytes
+        ``outputs.bin`` as the program wrote it: ``MODEL_OUTPUT_SIZE`` int8 outputs per window, window after window.
+    target : str
+        ``"qemu"`` (Cortex-M4, mps2-an386, arm-none-eabi-gcc) or ``"host"`` (this machine's ``cc``).
+    n_windows : int
+        Windows fed to it (``inputs.bin``).
+    note : str
+        Why the host build ran, when it did ("" for QEMU).
+    work_dir : Path
+        Sources, program, ``inputs.bin`` and ``outputs.bin``.
+    """
+
+    raw: bytes
+    target: str
+    n_windows: int
+    note: str
+    work_dir: Path
+
+
+def run_on_host(int8_tflite: bytes, X: np.ndarray, work_dir: str | Path, timeout_s: float = 300) -> bytes:
+    """Build the plain-C model with this machine's C compiler (``cc``), run it on ``X``, return ``outputs.bin``.
+
+    ``X`` float32 ``(n, C, T)`` is quantised exactly as :func:`run_on_qemu` quantises it.
+    """
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise FileNotFoundError("no C compiler (cc or gcc) on PATH; on Debian: apt-get install gcc")
+    work = Path(work_dir)
+    write_plain_c(int8_tflite, work)
+    with resources.as_file(resources.files("helpers.edge").joinpath("templates", "run_windows.c")) as path:
+        shutil.copyfile(path, work / "run_windows.c")
+    _run([compiler, "-O2", "-o", "run_windows", "kernels.c", "model.c", "run_windows.c"], work)
+    _write_inputs(int8_tflite, X, work)
+    _run([str(work / "run_windows")], work, timeout_s)
+    return (work / "outputs.bin").read_bytes()
+
+
+def run_firmware(int8_tflite: bytes, X: np.ndarray, work_dir: str | Path, target: str = "auto",
+                 timeout_s: float = 300) -> FirmwareRun:
+    """Build the int8 model's C and run it on ``X``: on the emulated Cortex-M4, or on this machine.
+
+    Parameters
+    ----------
+    int8_tflite : bytes
+        Full-int8 model.
+    X : np.ndarray
+        float32 windows ``(n, C, T)``.
+    work_dir : str or Path
+        Created if needed.
+    target : {"auto", "qemu", "host"}
+        ``"auto"``: QEMU when arm-none-eabi-gcc and qemu-system-arm are installed and the emulated run succeeds,
+        else the host build (the reason is kept in ``note``).
+    timeout_s : float
+        Per run of the program.
+    """
+    if target not in ("auto", "qemu", "host"):
+        raise ValueError(f"target must be 'auto', 'qemu' or 'host', got {target!r}")
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    note = ""
+    if target in ("auto", "qemu"):
+        try:
+            run_on_qemu(int8_tflite, X, work, timeout_s)
+            return FirmwareRun((work / "outputs.bin").read_bytes(), "qemu", len(X), "", work)
+        except (FileNotFoundError, RuntimeError, OSError, subprocess.TimeoutExpired) as err:
+            if target == "qemu":
+                raise
+            note = f"Cortex-M4 build or run unavailable ({str(err).splitlines()[0][:200]}): host build instead"
+    return FirmwareRun(run_on_host(int8_tflite, X, work, timeout_s), "host", len(X), note, work)
+
+
+def _write_inputs(int8_tflite: bytes, X: np.ndarray, work: Path) -> np.ndarray:
+    inp = io_details(int8_tflite)["input"]
+    Xq = quantize_input(np.asarray(X, np.float32), inp["scale"], inp["zero_point"])
+    (work / "inputs.bin").write_bytes(Xq.tobytes())
+    (work / "outputs.bin").unlink(missing_ok=True)
+    return Xq
+
+
+def _run(cmd: list, cwd: Path, timeout_s: float | None = None) -> None:
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, check=False,
+                          timeout=timeout_s)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed (exit {proc.returncode}):\n"
+                           f"{(proc.stderr or proc.stdout)[-2000:]}")
