@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from helpers.notebook import selfcheck_loop as sl
 from helpers.notebook import selfcheck_mechanics as sm
 from helpers.notebook.selfcheck import FAILED, NOT_ATTEMPTED, PASSED
 
@@ -61,11 +62,11 @@ def make_loop(*, eval_mode=True, no_grad=True, back_to_train=True, zero_grad=Tru
 
 
 def test_loop_blank_is_not_attempted():
-    assert sm.check_training_loop(None).status == NOT_ATTEMPTED
+    assert sl.check_training_loop(None).status == NOT_ATTEMPTED
 
 
 def test_a_correct_loop_passes_and_its_best_epoch_is_not_the_last():
-    v = sm.check_training_loop(make_loop())
+    v = sl.check_training_loop(make_loop())
     assert v.status == PASSED, str(v)
     assert "(epoch 6 of 6)" not in v.message
 
@@ -80,19 +81,19 @@ def test_a_correct_loop_passes_and_its_best_epoch_is_not_the_last():
     ({"keep_best": False}, "ends with"),
 ])
 def test_each_classic_mistake_fails_on_its_own_requirement(mistake, needle):
-    v = sm.check_training_loop(make_loop(**mistake))
+    v = sl.check_training_loop(make_loop(**mistake))
     assert _failed(v, needle), str(v)
 
 
 def test_keeping_an_uncopied_state_dict_is_explained():
-    v = sm.check_training_loop(make_loop(deep_copy=False))
+    v = sl.check_training_loop(make_loop(deep_copy=False))
     assert "deepcopy" in _line(v, "ends with")
 
 
 def test_a_loop_that_crashes_is_a_verdict_not_an_exception():
     def broken(model, splits, *, epochs, lr, batch_size):
         raise RuntimeError("shape mismatch")
-    v = sm.check_training_loop(broken)
+    v = sl.check_training_loop(broken)
     assert v.status == FAILED and "RuntimeError: shape mismatch" in v.message
 
 
@@ -104,7 +105,7 @@ def test_a_loop_that_does_not_step_fails_on_learning():
             return loop(model, splits, epochs=epochs, lr=lr, batch_size=batch_size)
         finally:
             torch.optim.Adam.step = saved
-    v = sm.check_training_loop(idle)
+    v = sl.check_training_loop(idle)
     assert _failed(v, "the model learns"), str(v)
 
 
@@ -224,5 +225,5 @@ def test_the_loop_check_leaves_torch_random_state_alone():
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    sm.check_training_loop(make_loop())
+    sl.check_training_loop(make_loop())
     assert torch.equal(torch.rand(3), expected)

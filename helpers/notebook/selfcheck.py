@@ -66,6 +66,15 @@ def _bullets(rows: Sequence[tuple[bool, str]]) -> str:
     return "\n".join(f"   {'✓' if ok else '✗'} {text}" for ok, text in rows)
 
 
+def _requirements_verdict(name: str, rows: list[tuple[bool, str]], done: str) -> Verdict:
+    """Passed when every (ok, requirement) row holds; else failed, naming how many fail. ``done`` says what passing means."""
+    failed = sum(not ok for ok, _ in rows)
+    if failed:
+        verb = "fails" if failed == 1 else "fail"
+        return Verdict(name, FAILED, f"{failed} of {len(rows)} requirements {verb}:\n" + _bullets(rows))
+    return Verdict(name, PASSED, f"all {len(rows)} requirements met — {done}:\n" + _bullets(rows))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Predict, then run
 # ---------------------------------------------------------------------------------------------------------------

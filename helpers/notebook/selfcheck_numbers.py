@@ -11,7 +11,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.notebook.selfcheck import FAILED, PASSED, Verdict, _bullets, _not_attempted, _unanswered
+from helpers.notebook.selfcheck import (
+    FAILED,
+    PASSED,
+    Verdict,
+    _bullets,
+    _not_attempted,
+    _unanswered,
+)
 
 __all__ = ["check_numbers"]
 
