@@ -31,7 +31,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Dict, Unicode
 
 # error names the trusted executor (trusted_execute.py) writes when a cell could not run, not what a test checks;
 # shown in feedback as they are
@@ -100,6 +100,23 @@ class InertOutputs(NbGraderPreprocessor):
         return cell, resources
 
 
+# What replaces a graded cell's outputs in the feedback, by outcome. A failure on a visible line names its error, so
+# students can act on visible tests; nothing that could come from the hidden part is shown.
+FEEDBACK_MESSAGES = {
+    # a hidden test failed
+    "hidden_failed": "A hidden test in this cell failed ({score:g} / {points:g} points). "
+                     "Hidden tests are not shown: check your answer against the task description and the visible tests.",
+    # a visible test (outside the hidden region) failed
+    "visible_failed": "A visible test in this cell failed ({score:g} / {points:g} points): {ename}: {evalue}",
+    # the cell timed out or the kernel had died (nothing of the tests is revealed)
+    "run_failed": "This cell could not be graded ({score:g} / {points:g} points): {ename}: {evalue}",
+    "passed": "All tests in this cell passed ({score:g} / {points:g} points).",
+    # no error, but not all points
+    "partial": "This cell scored {score:g} / {points:g} points: partial credit, or output on stderr (such as a "
+               "warning), which the autograder counts as a failure.",
+}
+
+
 class HideHiddenTestResults(NbGraderPreprocessor):
     """Replace the outputs of autograder test cells that hold hidden tests with a neutral message.
 
@@ -109,32 +126,15 @@ class HideHiddenTestResults(NbGraderPreprocessor):
     could come from the hidden part (tracebacks, printed values, the assertion's message) is dropped.
     """
 
-    hidden_failed = Unicode(
-        "A hidden test in this cell failed ({score:g} / {points:g} points). "
-        "Hidden tests are not shown: check your answer against the task description and the visible tests.",
-        help="Shown instead of the outputs when a hidden test failed.",
+    messages = Dict(
+        value_trait=Unicode(),
+        help="Replacements for the default messages of FEEDBACK_MESSAGES, by outcome (e.g. {'passed': '...'}); "
+             "outcomes not given keep their default. Placeholders: {score}, {points}, and {ename}, {evalue} in "
+             "visible_failed and run_failed.",
     ).tag(config=True)
 
-    visible_failed = Unicode(
-        "A visible test in this cell failed ({score:g} / {points:g} points): {ename}: {evalue}",
-        help="Shown instead of the outputs when a visible test (outside the hidden region) failed.",
-    ).tag(config=True)
-
-    run_failed = Unicode(
-        "This cell could not be graded ({score:g} / {points:g} points): {ename}: {evalue}",
-        help="Shown when the cell timed out or the kernel had died (nothing of the tests is revealed).",
-    ).tag(config=True)
-
-    passed = Unicode(
-        "All tests in this cell passed ({score:g} / {points:g} points).",
-        help="Shown instead of the outputs when the cell passed.",
-    ).tag(config=True)
-
-    partial = Unicode(
-        "This cell scored {score:g} / {points:g} points: partial credit, or output on stderr (such as a warning), "
-        "which the autograder counts as a failure.",
-        help="Shown when the cell raised nothing but did not get all its points.",
-    ).tag(config=True)
+    def _text(self, outcome: str, **fields: Any) -> str:
+        return self.messages.get(outcome, FEEDBACK_MESSAGES[outcome]).format(**fields)
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
@@ -150,21 +150,16 @@ class HideHiddenTestResults(NbGraderPreprocessor):
             line = _failing_cell_line(errors[-1])
             score = 0.0 if score is None else float(score)
             if errors[-1].get("ename") in _RUN_FAILURES:
-                text = self.run_failed.format(
-                    score=score, points=points, ename=errors[-1].get("ename"),
-                    evalue=_one_line(errors[-1].get("evalue", "")),
-                )
+                text = self._text("run_failed", score=score, points=points, ename=errors[-1].get("ename"),
+                                  evalue=_one_line(errors[-1].get("evalue", "")))
             elif line is not None and line not in hidden_lines:
-                text = self.visible_failed.format(
-                    score=score, points=points, ename=errors[-1].get("ename", "Error"),
-                    evalue=_one_line(errors[-1].get("evalue", "")),
-                )
+                text = self._text("visible_failed", score=score, points=points,
+                                  ename=errors[-1].get("ename", "Error"), evalue=_one_line(errors[-1].get("evalue", "")))
             else:
-                text = self.hidden_failed.format(score=score, points=points)
+                text = self._text("hidden_failed", score=score, points=points)
         else:
             score = points if score is None else float(score)
-            template = self.passed if score >= points else self.partial
-            text = template.format(score=score, points=points)
+            text = self._text("passed" if score >= points else "partial", score=score, points=points)
         cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=text + "\n")]
         return cell, resources
 

@@ -17,6 +17,7 @@ import pwd
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 
 # POSIX portable user names as Debian's useradd accepts them by default, short enough for every tool
 NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
@@ -31,20 +32,23 @@ def check_name(name: str) -> str:
     return name
 
 
-def exists(name: str) -> bool:
+def _found(lookup: Callable[[str], object], name: str) -> bool:
+    """True when ``lookup`` (``pwd.getpwnam``, ``grp.getgrnam``) knows ``name``; they raise KeyError otherwise."""
     try:
-        pwd.getpwnam(name)
+        lookup(name)
     except KeyError:
         return False
     return True
+
+
+def exists(name: str) -> bool:
+    """True when a local account ``name`` exists."""
+    return _found(pwd.getpwnam, name)
 
 
 def group_exists(name: str) -> bool:
-    try:
-        grp.getgrnam(name)
-    except KeyError:
-        return False
-    return True
+    """True when a local group ``name`` exists."""
+    return _found(grp.getgrnam, name)
 
 
 def _run(cmd: list[str]) -> None:
