@@ -12,7 +12,7 @@ import pytest
 import scipy.io
 
 import helpers.data
-from helpers.data import cinc2017
+from helpers.data import cinc2017, cinc2017_record
 from helpers.data.fetch import DataFormatError, DataUnavailableError
 
 try:
@@ -44,7 +44,7 @@ def make_set(folder: Path, labels: str = "NAO~NA", *, subfolders: bool = False,
 
 def test_header_with_date_before_time_is_parsed(tmp_path):
     write_record(tmp_path, "A00001", np.arange(10))
-    h = cinc2017.read_header(tmp_path / "A00001.hea")
+    h = cinc2017_record.read_header(tmp_path / "A00001.hea")
     assert (h.fs, h.sig_len, h.gain, h.baseline, h.units) == (300.0, 10, 1000.0, 0, "mV")
     assert h.base_datetime.isoformat() == "2014-05-08T05:05:15"
 
@@ -52,8 +52,8 @@ def test_header_with_date_before_time_is_parsed(tmp_path):
 def test_record_is_converted_to_millivolts_with_gain_and_baseline(tmp_path):
     write_record(tmp_path, "A00001", np.array([1000, -500, 0]))
     write_record(tmp_path, "A00002", np.array([210, 10, 0]), gain="200(10)/mV")
-    assert cinc2017.read_record(tmp_path / "A00001.hea").tolist() == [1.0, -0.5, 0.0]
-    x = cinc2017.read_record(tmp_path / "A00002.hea")
+    assert cinc2017_record.read_record(tmp_path / "A00001.hea").tolist() == [1.0, -0.5, 0.0]
+    x = cinc2017_record.read_record(tmp_path / "A00002.hea")
     assert x.dtype == np.float32 and x.tolist() == [1.0, 0.0, -0.05000000074505806]
 
 

@@ -6,30 +6,26 @@ fibrillation, O other rhythm, ~ too noisy. ``REFERENCE-v3.csv`` holds the final 
 preferred when present. Records sit in one flat folder (the challenge's ``training2017.zip``) or in PhysioNet's
 ``A00/`` .. ``A08/`` sub-folders; both are read.
 
-The published headers start ``A00001 1 300 9000 2014-05-08 05:05:15``: an ISO date *before* the time, where WFDB
-expects ``HH:MM:SS DD/MM/YYYY``, so ``wfdb.rdheader`` 4.3.1 rejects every file ("unconverted data remains").
-We therefore parse the two header lines ourselves (they are fixed-format) and read ``val`` with scipy.
+The published headers put an ISO date before the time, which ``wfdb.rdheader`` rejects, so each record is read
+by hand (:mod:`helpers.data.cinc2017_record`); this module finds the records and labels, fetches and writes the
+synthetic set.
 
 Licence: Open Data Commons Attribution 1.0. Cite Clifford GD et al., "AF classification from a short single lead
 ECG recording: the PhysioNet/Computing in Cardiology Challenge 2017", CinC 2017, doi:10.22489/CinC.2017.065-469.
 """
 from __future__ import annotations
 
-import math
-import re
 import shutil
 import zipfile
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from helpers.data.archives import check_zip
-from helpers.data.cache import atomic_dir, atomic_write, synthetic_target
+from helpers.data.cache import atomic_dir, synthetic_target
+from helpers.data.cinc2017_record import read_header_and_record
 from helpers.data.container import SignalDataset
-from helpers.data.errors import DamagedFileError, DataFormatError, check_readable_file
+from helpers.data.errors import DataFormatError, check_readable_file
 from helpers.data.repositories import fetch_physionet
 from helpers.data.spec import DatasetSpec
 from helpers.data.synthetic import AF_GENERATOR_VERSION
@@ -60,139 +56,6 @@ SPEC = DatasetSpec(
     synthetic_size=1000,
     synthetic_version=AF_GENERATOR_VERSION,
 )
-
-
-@dataclass(frozen=True)
-class Header:
-    """The two lines of a CinC 2017 ``.hea`` file (one record line, one signal line).
-
-    ``gain`` is in adu per ``units``; physical value = (adu - ``baseline``) / ``gain``.
-    ``base_datetime`` is None when the date/time field is absent or unreadable (it is not needed to load).
-    """
-
-    record: str
-    n_sig: int
-    fs: float
-    sig_len: int
-    base_datetime: datetime | None
-    file_name: str
-    fmt: str
-    gain: float
-    baseline: int
-    units: str
-    adc_res: int
-    adc_zero: int
-    init_value: int
-    description: str
-
-
-_GAIN = re.compile(r"^([-+0-9.eE]+)(?:\((-?\d+)\))?(?:/(\S+))?$")
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%H:%M:%S %d/%m/%Y", "%H:%M:%S.%f %d/%m/%Y")
-
-
-def _parse_datetime(text: str) -> datetime | None:
-    for fmt in _DATETIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            pass
-    return None
-
-
-def read_header(path: Path | str) -> Header:
-    """Parse a CinC 2017 header as published (ISO date before time, CRLF line ends, trailing blanks).
-
-    Parameters
-    ----------
-    path : path-like
-        The ``.hea`` file.
-
-    Returns
-    -------
-    Header
-
-    Raises
-    ------
-    DataFormatError
-        Missing or malformed fields, or more than one signal; the message names the file.
-    """
-    path = Path(path)
-    try:
-        lines = [ln.strip() for ln in path.read_text(encoding="ascii", errors="replace").splitlines()]
-    except OSError as err:
-        raise DataFormatError(f"{path}: cannot read header ({err})") from None
-    lines = [ln for ln in lines if ln and not ln.startswith("#")]
-    if len(lines) < 2:
-        raise DataFormatError(f"{path}: expected a record line and a signal line, found {len(lines)} line(s)")
-    rec, sig = lines[0].split(), lines[1].split()
-    try:
-        if len(rec) < 4 or len(sig) < 6:
-            raise ValueError("too few fields")
-        n_sig, fs, sig_len = int(rec[1]), float(rec[2].split("/")[0].split("(")[0]), int(rec[3])
-        gain_m = _GAIN.match(sig[2])
-        if gain_m is None:
-            raise ValueError(f"gain field {sig[2]!r}")
-        adc_zero = int(sig[4])
-        gain = float(gain_m.group(1)) or 200.0  # WFDB: a gain of 0 means the default 200 adu/unit
-        baseline = int(gain_m.group(2)) if gain_m.group(2) is not None else adc_zero  # WFDB default
-    except ValueError as err:
-        raise DataFormatError(f"{path}: malformed header ({err}): {lines[0]!r} / {lines[1]!r}") from None
-    if n_sig != 1:
-        raise DataFormatError(f"{path}: CinC 2017 records have 1 signal, header says {n_sig}")
-    if not (math.isfinite(fs) and fs > 0):
-        raise DataFormatError(f"{path}: sampling rate must be a positive number of Hz, header says {rec[2]!r}")
-    if sig_len <= 0:
-        raise DataFormatError(f"{path}: header says the record has {sig_len} samples")
-    if Path(sig[0]).name != sig[0] or sig[0] in (".", ".."):
-        # A header must not send the reader elsewhere on disk (../../x.mat, /etc/...).
-        raise DataFormatError(f"{path}: signal file {sig[0]!r} is not a plain file name in the record's folder")
-    if rec[0] != path.stem:
-        raise DataFormatError(f"{path}: header names record {rec[0]!r}, expected {path.stem!r}")
-    return Header(record=rec[0], n_sig=n_sig, fs=fs, sig_len=sig_len,
-                  base_datetime=_parse_datetime(" ".join(rec[4:])), file_name=sig[0], fmt=sig[1], gain=gain,
-                  baseline=baseline, units=gain_m.group(3) or "mV", adc_res=int(sig[3]), adc_zero=adc_zero,
-                  init_value=int(sig[5]), description=" ".join(sig[8:]))
-
-
-def read_record(hea_path: Path | str) -> np.ndarray:
-    """Read one record in mV.
-
-    Parameters
-    ----------
-    hea_path : path-like
-        The record's ``.hea``; the ``.mat`` it names is read from the same folder.
-
-    Returns
-    -------
-    np.ndarray
-        float32, shape ``(n_samples,)``, in mV.
-
-    Raises
-    ------
-    DataFormatError
-        Unreadable/truncated ``.mat``, no ``val`` variable, or a length that disagrees with the header.
-    """
-    return _read(Path(hea_path))[1]
-
-
-def _read(hea_path: Path) -> tuple[Header, np.ndarray]:
-    h = read_header(hea_path)
-    mat_path = hea_path.with_name(h.file_name)
-    if not mat_path.exists():
-        raise DataFormatError(f"{mat_path}: missing (named by {hea_path.name})")
-    check_readable_file(mat_path)  # a FIFO would block the reader forever
-    try:
-        val = scipy.io.loadmat(mat_path, variable_names=("val",)).get("val")
-    # scipy raises ValueError, TypeError, OSError, ... on truncated or corrupt files: report them all alike.
-    except Exception as err:  # noqa: BLE001
-        raise DamagedFileError(mat_path, f"corrupt or truncated MATLAB file ({type(err).__name__}: {err})") from None
-    if val is None or not np.issubdtype(val.dtype, np.integer):
-        raise DataFormatError(f"{mat_path}: expected an integer variable 'val', found "
-                              f"{'none' if val is None else val.dtype}")
-    if val.shape != (h.n_sig, h.sig_len):
-        raise DataFormatError(f"{mat_path}: header {hea_path.name} says {h.n_sig} x {h.sig_len} samples, "
-                              f"the .mat holds {val.shape[0]} x {val.shape[-1]}")
-    return h, ((val[0].astype(np.float32) - h.baseline) / h.gain).astype(np.float32)
 
 
 def read_reference(path: Path | str) -> list[tuple[str, str]]:
@@ -305,7 +168,7 @@ def read(path: Path | str, *, classes: str = "all") -> SignalDataset:
         if hea is None:
             raise DataFormatError(f"{ref}: lists record {rec}, but {rec}.hea is not in {folder} "
                                   f"(nor in {folder / rec[:3]})")
-        header, x = _read(hea)
+        header, x = read_header_and_record(hea)
         fs_seen.add(header.fs)
         signals.append(x)
     if len(fs_seen) > 1:
@@ -376,7 +239,8 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
 
     The simulator (:func:`helpers.data.synthetic.simulate_af_records`) makes normal sinus rhythm and AF; sinus
     records with frequent premature beats are labelled O ("other rhythm", as the challenge's annotators did
-    with ectopy). There are no ~ (noisy) records. Patient ids are not written: the real format has none.
+    with ectopy). There are no ~ (noisy) records. Patient ids are not written: the real format has none. The
+    writer is :func:`helpers.data.synthetic.cinc2017_files.write_cinc2017`.
 
     Parameters
     ----------
@@ -393,26 +257,8 @@ def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = No
         ``out_dir``, holding the records as the challenge published them.
     """
     from helpers.data.synthetic import simulate_af_records
+    from helpers.data.synthetic.cinc2017_files import write_cinc2017
 
     out_dir, size = synthetic_target(out_dir, size, SPEC.synthetic_size)
-    sim = simulate_af_records(size, fs=FS, seed=seed)
-    rng = np.random.default_rng(seed)
-    start = datetime(2013, 11, 1)  # the challenge's recordings date from 2013-2014
-    refs, names = [], []
-    for i, (x, rhythm, label) in enumerate(zip(sim.signals, sim.rhythms, sim.labels), start=1):
-        rec = f"A{i:05d}"
-        # int16 adu like the AliveCor device; clip rather than wrap around on huge artefacts.
-        val = np.clip(np.round(x * ADU_PER_MV), -32768, 32767).astype(np.int16)[None, :]
-        scipy.io.savemat(out_dir / f"{rec}.mat", {"val": val}, format="4")
-        when = (start + timedelta(seconds=int(rng.integers(0, 23_000_000)))).strftime("%Y-%m-%d %H:%M:%S")
-        # Byte for byte the published layout: CRLF, trailing blank, ISO date first, "16+24" (v4 .mat header).
-        (out_dir / f"{rec}.hea").write_bytes(
-            f"{rec} 1 {FS:g} {val.shape[1]} {when} \r\n"
-            f"{rec}.mat 16+24 {ADU_PER_MV:g}/mV 16 0 {val[0, 0]} 0 0 ECG \r\n".encode("ascii"))
-        code = "A" if label == 1 else ("O" if rhythm == "sinus_ectopy" else "N")
-        refs.append(f"{rec},{code}\n")
-        names.append(f"{rec}\n")
-    (out_dir / "RECORDS").write_text("".join(names))
-    with atomic_write(out_dir / "REFERENCE.csv", "w") as f:  # last: its presence means the records are complete
-        f.write("".join(refs))
+    write_cinc2017(out_dir, simulate_af_records(size, fs=FS, seed=seed), seed=seed, fs=FS, adu_per_mv=ADU_PER_MV)
     return out_dir
