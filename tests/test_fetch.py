@@ -33,7 +33,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.http_server import LocalServer, closed_port_url
 
-fetch_module = importlib.import_module("helpers.data.fetch")  # helpers.data.fetch is also a function's name
+transfer_module = importlib.import_module("helpers.data.transfer")  # where the part file is opened
 ROOT = Path(__file__).resolve().parent.parent
 BODY = np.random.default_rng(0).bytes(300_000)
 SHA = hashlib.sha256(BODY).hexdigest()
@@ -225,7 +225,7 @@ def test_read_only_cache_folder_is_a_one_line_error(tmp_path, monkeypatch):
         def denied(*args, dir=None, **kwargs):
             raise PermissionError(13, "Permission denied", dir)
         monkeypatch.setattr(tempfile, "mkstemp", denied)
-        monkeypatch.setattr(fetch_module, "open", lambda path, *a, **k: denied(dir=path), raising=False)
+        monkeypatch.setattr(transfer_module, "open", lambda path, *a, **k: denied(dir=path), raising=False)
     try:
         with LocalServer({"/f.bin": BODY}) as server, pytest.raises(DataUnavailableError) as err:
             download(server.url("/f.bin"), ro / "f.bin", sha256=SHA, **QUIET)
