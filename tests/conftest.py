@@ -30,17 +30,29 @@ def in_ci() -> bool:
 EDGE_PACKAGES = ("litert_torch", "ai_edge_quantizer", "ai_edge_litert", "tflite_micro")
 
 
+def skip_or_fail_in_ci(message: str) -> None:
+    """Skip the calling test (or module) for want of something `.ci/run` installs; under CI, where it must be there,
+    fail instead: a missing install step must never turn a test into a silent skip."""
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
 def require_packages(names, install: str) -> None:
     """Skip the calling test (or module) when a package is missing; under CI, where `make setup` installs it, fail."""
     import importlib.util
 
     missing = [name for name in names if importlib.util.find_spec(name) is None]
-    if not missing:
-        return
-    message = f"needs {', '.join(missing)}: {install}"
-    if in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
+    if missing:
+        skip_or_fail_in_ci(f"needs {', '.join(missing)}: {install}")
+
+
+def require_tool(name: str, install: str) -> None:
+    """Skip (fail under CI) when the command-line tool ``name`` is not on PATH; ``install`` says how to get it."""
+    import shutil
+
+    if shutil.which(name) is None:
+        skip_or_fail_in_ci(f"{name} is not installed: {install} (CI fails instead of skipping)")
 
 
 def require_edge_extra() -> None:

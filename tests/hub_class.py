@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, in_ci
+from conftest import ROOT, skip_or_fail_in_ci
 
 HUB = ROOT / "course" / "hub"
 VENV_BIN = Path(sys.executable).parent
@@ -55,10 +55,7 @@ def require_class_machine() -> None:
         missing.append("jupyterhub (the hub extra; make setup)")
     if not missing:
         return
-    message = "the class-server test needs " + ", ".join(missing)
-    if in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
+    skip_or_fail_in_ci("the class-server test needs " + ", ".join(missing))
 
 
 def free_port() -> int:

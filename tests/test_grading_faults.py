@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import copy
 import csv
-import shutil
 import time
 from html.parser import HTMLParser
 
 import nbformat
 import pytest
-from conftest import in_ci
+from conftest import require_tool
 from nbformat.v4 import new_code_cell
 from test_grading import (
     _meta,
@@ -35,12 +34,7 @@ from test_grading_hostile import hostile_source
 
 pytestmark = pytest.mark.grading
 
-if shutil.which("bwrap") is None:
-    if in_ci():
-        pytest.fail("bubblewrap (bwrap) is required in CI: .ci/run installs it (apt-get install bubblewrap)",
-                    pytrace=False)
-    pytest.skip("bubblewrap (bwrap) is not installed: apt-get install bubblewrap (CI fails instead of skipping)",
-                allow_module_level=True)
+require_tool("bwrap", "apt-get install bubblewrap (.ci/run installs it)")
 
 HOSTILE_HTML = (
     "<script>document.title = 'PWNED'; document.body.setAttribute('data-pwned', '1')</script>"

@@ -24,12 +24,11 @@ import copy
 import csv
 import json
 import os
-import shutil
 import sys
 
 import nbformat
 import pytest
-from conftest import ROOT, in_ci
+from conftest import ROOT, require_tool
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_grading import (
     _meta,
@@ -48,12 +47,7 @@ from test_grading import (
 
 pytestmark = pytest.mark.grading
 
-if shutil.which("bwrap") is None:
-    if in_ci():
-        pytest.fail("bubblewrap (bwrap) is required in CI: .ci/run installs it (apt-get install bubblewrap)",
-                    pytrace=False)
-    pytest.skip("bubblewrap (bwrap) is not installed: apt-get install bubblewrap (CI fails instead of skipping)",
-                allow_module_level=True)
+require_tool("bwrap", "apt-get install bubblewrap (.ci/run installs it)")
 
 CELL_TIMEOUT_S = 3
 SUBMISSION_TIMEOUT_S = 20   # a runaway's kill, kernel restart and replay fit; k_slow's ten 2.5 s cells do not

@@ -8,13 +8,12 @@ the folder the kernel shares with the grader, and a kernel that kills itself.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 
 import nbformat
 import pytest
-from conftest import ROOT, in_ci
+from conftest import ROOT, require_tool
 from nbformat.v4 import new_code_cell
 from test_grading import (
     api_for,
@@ -27,12 +26,7 @@ from test_grading import (
 
 pytestmark = pytest.mark.grading
 
-if shutil.which("bwrap") is None:
-    if in_ci():
-        pytest.fail("bubblewrap (bwrap) is required in CI: .ci/run installs it (apt-get install bubblewrap)",
-                    pytrace=False)
-    pytest.skip("bubblewrap (bwrap) is not installed: apt-get install bubblewrap (CI fails instead of skipping)",
-                allow_module_level=True)
+require_tool("bwrap", "apt-get install bubblewrap (.ci/run installs it)")
 
 sys.path.insert(0, str(ROOT / "course"))
 
