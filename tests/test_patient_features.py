@@ -10,6 +10,7 @@ from helpers.signal.patient_features import (
     NORMALISED_RR_FEATURES,
     normalised_rr_features,
     relative_to_median_beat,
+    robust_per_record,
 )
 
 FS = 360.0
@@ -89,3 +90,51 @@ def test_relative_to_median_beat_refuses_bad_shapes_and_nan():
         relative_to_median_beat(np.zeros((4, 10)), np.zeros(4))
     with pytest.raises(ValueError, match="NaN"):
         relative_to_median_beat(np.full((2, 1, 4), np.nan), np.zeros(2))
+
+
+def _two_patients(rng) -> tuple[np.ndarray, np.ndarray]:
+    """Features of two patients: the second is the first shifted and scaled (another baseline and gain), and
+    each holds one unusual beat (row 10 and row 60)."""
+    a = rng.normal(0.0, 1.0, (50, 3))
+    a[10] = [8.0, -8.0, 0.0]
+    F = np.r_[a, 5.0 + 3.0 * a]
+    return F, np.repeat(["p1", "p2"], 50)
+
+
+def test_robust_scores_remove_each_patients_offset_and_scale_and_flag_the_unusual_beat():
+    F, groups = _two_patients(np.random.default_rng(0))
+    z = robust_per_record(F, groups)
+    assert z.shape == F.shape and z.dtype == np.float32
+    np.testing.assert_allclose(z[:50], z[50:], rtol=2e-3, atol=2e-3)  # the same beats of two patients score alike
+    np.testing.assert_allclose(np.median(z[:50], axis=0), 0.0, atol=1e-6)
+    assert z[10, 0] > 4 and z[10, 1] < -4                   # the unusual beat stands out ...
+    assert np.median(np.abs(z[:50, 0])) < 1                  # ... and the usual ones do not
+
+
+def test_robust_scores_of_a_patient_use_only_that_patients_beats():
+    F, groups = _two_patients(np.random.default_rng(1))
+    alone = robust_per_record(F[:50], groups[:50])
+    together = robust_per_record(np.r_[F, F[:50] * 100.0], np.r_[groups, np.full(50, "p3")])
+    np.testing.assert_allclose(together[:50], alone)
+
+
+def test_robust_scores_are_not_pulled_by_many_ectopic_beats_where_the_mean_is():
+    # a third of the beats are far away (record 208's ventricular beats): the median stays with the normal ones
+    F = np.r_[np.random.default_rng(2).normal(0.0, 0.1, (60, 1)), np.full((30, 1), 5.0)]
+    z = robust_per_record(F, np.zeros(90, int))
+    assert abs(np.median(z[:60])) < 1 and z[60:].min() > 10
+    standard = (F - F.mean()) / F.std()
+    assert standard[60:].min() < 2   # the plain z-score hides them
+
+
+def test_robust_scores_clip_and_refuse_bad_input_naming_the_problem():
+    F = np.r_[np.zeros((20, 1)), [[1.0]]]     # a constant column and one different beat
+    assert robust_per_record(F, np.zeros(21, int), clip=20.0)[-1, 0] == 20.0
+    with pytest.raises(ValueError, match="shape"):
+        robust_per_record(np.zeros(5), np.zeros(5))
+    with pytest.raises(ValueError, match="one record id per beat"):
+        robust_per_record(np.zeros((5, 2)), np.zeros(4))
+    with pytest.raises(ValueError, match="row 3"):
+        robust_per_record(np.r_[np.zeros((3, 2)), [[np.nan, 0.0]]], np.zeros(4))
+    with pytest.raises(ValueError, match="clip"):
+        robust_per_record(np.zeros((4, 2)), np.zeros(4), clip=0)

@@ -12,6 +12,8 @@ from .detection import aggregate_detection, evaluate_detector
 from .filters import (apply_sos, bandpass, check_finite, check_fs, design_bandpass, edge_padlen, fix_length, notch,
                       resample, resample_ratio, resample_taps, standardize)
 from .normalise import normalise_per_subject, subject_statistics
+from .patient_features import normalised_rr_features, relative_to_median_beat, robust_per_record
+from .beat_morphology import beat_shape_features
 from .peaks import RR_FEATURES, detect_r_peaks, rr_feature_table, rr_features
 from .windows import Windows, make_windows
 
@@ -22,4 +24,5 @@ __all__ = [
     "Windows", "make_windows", "normalise_per_subject", "subject_statistics",
     "beat_windows", "beat_rr_features", "beats_from_dataset", "BeatSet", "evaluate_detector", "aggregate_detection",
     "BEAT_RR_FEATURES", "BEAT_SYMBOLS",
+    "normalised_rr_features", "relative_to_median_beat", "robust_per_record", "beat_shape_features",
 ]
