@@ -59,6 +59,9 @@ alpha/beta balance) placed deliberately, whereas on real DEAP their size and eve
 channels are plausible in shape and rate, but their scales (and the GSR's resistance units) are not calibrated to
 the real files. Ratings depend on the video block and the subject only; real subjects also drift with time.
 
+The building blocks (shaped noise, event trains, DEAP's band-pass) are in :mod:`.deap_signals`, the peripheral
+channels in :mod:`.deap_peripheral`; this module draws the subject, the ratings and the EEG.
+
 Generating one subject takes about 1.1 s of CPU (8 subjects, 40 x 40 x 8064 each: about 9 s); writing them as
 DEAP's float64 pickles (826 MB) adds about 1.5 s.
 """
@@ -67,16 +70,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.fft
+
+from .deap_peripheral import peripheral
+from .deap_signals import (
+    BANDPASS,
+    FREQS,
+    FS,
+    N_SAMPLES,
+    N_TRIALS,
+    convolve,
+    events,
+    impulses,
+    onset_ramp,
+    peak,
+    shaped_noise,
+    smooth_noise,
+)
 
 __all__ = ["CHANNELS", "GENERATOR_VERSION", "SimulatedDeapSubject", "simulate_deap", "simulate_deap_subject"]
 
 GENERATOR_VERSION = "deap_eeg-1.0"
 
-FS = 128.0
-N_TRIALS = 40
-N_SAMPLES = 8064          # 63 s: 3 s pre-trial baseline + 60 s of video
-BASELINE_S = 3.0
 # Emotion effects, in log-amplitude per unit z = (rating - 5) / 2: small on purpose (see the module docstring).
 VALENCE_ASYMMETRY = 0.08  # frontal alpha: left down, right up with valence
 AROUSAL_ALPHA = 0.10      # alpha down with arousal, everywhere
@@ -113,10 +127,6 @@ def _positions() -> np.ndarray:
 
 
 XY = _positions()  # (32, 2)
-_F = scipy.fft.rfftfreq(N_SAMPLES, 1 / FS)  # (4033,) Hz
-# DEAP's preprocessing band-passed the EEG 4-45 Hz; a smooth Butterworth-like magnitude (order 4) stands in for it.
-_BANDPASS = 1 / np.sqrt((1 + (4.0 / np.maximum(_F, 1e-6)) ** 8) * (1 + (_F / 45.0) ** 8))
-_BANDPASS[0] = 0.0
 
 
 @dataclass
@@ -167,62 +177,6 @@ def _ratings(rng: np.random.Generator, targets: np.ndarray) -> np.ndarray:
     return np.clip(np.stack([valence, arousal, dominance, liking], axis=1), 1.0, 9.0)
 
 
-def _shaped_noise(rng: np.random.Generator, amp: np.ndarray, shape: tuple[int, ...], *,
-                  normalise: bool = True) -> np.ndarray:
-    """Gaussian noise whose amplitude spectrum is ``amp`` (``(n_freq,)``, or per signal ``(..., n_freq)``); float32.
-
-    With ``normalise`` each signal has unit variance; without it, ``amp`` sets the level (variance
-    ``(amp[0]**2 + 2 * sum(amp[1:-1]**2) + amp[-1]**2) / N_SAMPLES``).
-    """
-    if normalise:
-        amp = amp / np.sqrt((amp[0] ** 2 + 2 * (amp[1:-1] ** 2).sum() + amp[-1] ** 2) / N_SAMPLES)
-    spec = rng.standard_normal((*shape, _F.size, 2), dtype=np.float32).view(np.complex64)[..., 0]
-    spec *= (amp / np.sqrt(2)).astype(np.float32)
-    return scipy.fft.irfft(spec, n=N_SAMPLES, norm="ortho", axis=-1).astype(np.float32, copy=False)
-
-
-def _peak(f0: float, sd: float) -> np.ndarray:
-    return np.sqrt(np.exp(-0.5 * ((_F - f0) / sd) ** 2))  # amplitude spectrum of a Gaussian power peak
-
-
-def _onset_ramp() -> np.ndarray:
-    """(8064,) 0 during the 3 s baseline, rising to 1 over the next second: when emotion effects act."""
-    t = np.arange(N_SAMPLES) / FS
-    return np.clip(t - BASELINE_S, 0, 1.0).astype(np.float32)
-
-
-def _events(rng: np.random.Generator, rate_per_s: np.ndarray, refractory_s: float) -> list[np.ndarray]:
-    """Per trial, sorted event samples of a Poisson process at ``rate_per_s`` (per trial) with a dead time."""
-    out = []
-    for rate in np.broadcast_to(rate_per_s, (N_TRIALS,)):
-        n = rng.poisson(rate * N_SAMPLES / FS * 1.5) + 1
-        gaps = refractory_s + rng.exponential(1 / rate, n)
-        times = np.cumsum(gaps) - rng.uniform(0, gaps[0])
-        out.append((times[(times >= 0) & (times < N_SAMPLES / FS - 0.5)] * FS).astype(np.int64))
-    return out
-
-
-def _impulses(events: list[np.ndarray], amplitudes: list[np.ndarray]) -> np.ndarray:
-    train = np.zeros((N_TRIALS, N_SAMPLES), dtype=np.float64)
-    for i, (ev, a) in enumerate(zip(events, amplitudes)):
-        np.add.at(train[i], ev, a)
-    return train
-
-
-def _convolve(train: np.ndarray, kernel: np.ndarray, *, centre: int = 0, gain: np.ndarray | None = None) -> np.ndarray:
-    """Each row of ``train`` (impulses) convolved with ``kernel`` (peak at ``centre``), optionally filtered."""
-    n = N_SAMPLES + kernel.size
-    spec = scipy.fft.rfft(train, n=n, axis=-1) * scipy.fft.rfft(kernel, n=n)
-    if gain is not None:  # a magnitude response given on _F, interpolated to this FFT length
-        spec *= np.interp(scipy.fft.rfftfreq(n, 1 / FS), _F, gain)
-    return scipy.fft.irfft(spec, n=n, axis=-1)[:, centre:centre + N_SAMPLES]
-
-
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], cutoff_hz: float) -> np.ndarray:
-    """Unit-variance noise with no power above about ``cutoff_hz``: slow drifts and envelopes."""
-    return _shaped_noise(rng, np.exp(-0.5 * (_F / cutoff_hz) ** 2), shape)
-
-
 def simulate_deap_subject(subject: int, *, seed: int = 0) -> SimulatedDeapSubject:
     """Simulate DEAP subject number ``subject`` (1-based): 40 trials of 40 channels, 63 s at 128 Hz.
 
@@ -243,21 +197,52 @@ def simulate_deap_subject(subject: int, *, seed: int = 0) -> SimulatedDeapSubjec
     """
     if subject < 1:
         raise ValueError(f"subject numbers start at 1, got {subject}")
+    # One generator, drawn from in a fixed order: ratings, subject, rhythms, blinks, EMG, peripheral signals.
     rng = np.random.default_rng([seed, subject])
     labels = _ratings(rng, _video_targets(seed))
     zv = ((labels[:, 0] - 5) / 2).astype(np.float32)[:, None]  # (40, 1)
     za = ((labels[:, 1] - 5) / 2).astype(np.float32)[:, None]
-    ramp = _onset_ramp()  # (8064,)
-    x, y = XY[:, 0], XY[:, 1]
+    p = _draw_subject(rng)
+    eeg = _volume_conduction(_rhythms(rng, p, zv, za) * p.channel_gain[:, None])
+    blinks, blink_rate, veog_blinks = _add_blinks(rng, eeg)
+    _add_emg(rng, eeg)
+    eeg -= eeg.mean(axis=1, keepdims=True)  # common average reference, as in DEAP's preprocessing
 
-    # Subject parameters.
+    data = np.concatenate([eeg.astype(np.float64), peripheral(rng, zv[:, 0], za[:, 0], veog_blinks)], axis=1)
+    return SimulatedDeapSubject(
+        subject=f"s{subject:02d}", data=data, labels=labels, alpha_peak_hz=p.iaf, blink_samples=blinks,
+        params={"theta_hz": p.theta_hz, "beta_hz": p.beta_hz, "alpha_gain": p.alpha_gain,
+                "one_over_f_exponent": p.chi, "resting_asymmetry": p.resting_asymmetry,
+                "blinks_per_min": blink_rate * 60})
+
+
+@dataclass
+class _Subject:
+    """What makes one subject's EEG their own."""
+
+    iaf: float                 # individual alpha frequency, Hz
+    chi: float                 # 1/f exponent of the background
+    theta_hz: float
+    beta_hz: float
+    alpha_gain: float
+    channel_gain: np.ndarray   # (32,) float32, electrode impedance and skull thickness
+    resting_asymmetry: float   # log-amplitude, right minus left frontal alpha
+
+
+def _draw_subject(rng: np.random.Generator) -> _Subject:
     iaf = float(np.clip(rng.normal(10.0, 0.7), 8.5, 12.0))
     chi = rng.uniform(1.2, 1.8)
     theta_hz, beta_hz = rng.normal(6.0, 0.4), rng.normal(20.0, 2.0)
     alpha_gain = np.exp(rng.normal(0, 0.35))
     channel_gain = np.exp(rng.normal(0, 0.12, N_EEG)).astype(np.float32)
-    resting_asymmetry = rng.normal(0, 0.25)  # log-amplitude, right minus left frontal alpha
+    return _Subject(iaf=iaf, chi=chi, theta_hz=theta_hz, beta_hz=beta_hz, alpha_gain=alpha_gain,
+                    channel_gain=channel_gain, resting_asymmetry=rng.normal(0, 0.25))
 
+
+def _rhythms(rng: np.random.Generator, p: _Subject, zv: np.ndarray, za: np.ndarray) -> np.ndarray:
+    """Background, theta, alpha and beta at each electrode before volume conduction: (40, 32, 8064) float32 uV."""
+    x, y = XY[:, 0], XY[:, 1]
+    ramp = onset_ramp()  # (8064,)
     # Spatial weights (32,): alpha posterior, theta frontal-midline, beta central.
     w_alpha = 0.2 + 0.8 / (1 + np.exp(5 * (y + 0.35)))
     w_theta = 0.3 + 0.7 * np.exp(-(x ** 2 + (y - 0.45) ** 2) / 0.15)
@@ -266,118 +251,66 @@ def simulate_deap_subject(subject: int, *, seed: int = 0) -> SimulatedDeapSubjec
 
     # Background and theta: one spectrum per channel (1/f, ~10 uV rms, plus ~3 uV frontal-midline theta), already
     # through DEAP's 4-45 Hz band-pass (the other components lie inside the band; filtering commutes with mixing).
-    one_over_f = 1 / np.maximum(_F, 1.0) ** (chi / 2)
+    one_over_f = 1 / np.maximum(FREQS, 1.0) ** (p.chi / 2)
     one_over_f /= np.sqrt(2 * (one_over_f ** 2).sum() / N_SAMPLES)
-    theta = _peak(theta_hz, 0.8)
+    theta = peak(p.theta_hz, 0.8)
     theta /= np.sqrt(2 * (theta ** 2).sum() / N_SAMPLES)
-    spectrum = np.sqrt((10.0 * one_over_f) ** 2 + (3.0 * w_theta[:, None] * theta) ** 2) * _BANDPASS  # (32, F)
-    eeg = _shaped_noise(rng, spectrum, (N_TRIALS, N_EEG), normalise=False)
+    spectrum = np.sqrt((10.0 * one_over_f) ** 2 + (3.0 * w_theta[:, None] * theta) ** 2) * BANDPASS  # (32, F)
+    eeg = shaped_noise(rng, spectrum, (N_TRIALS, N_EEG), normalise=False)
 
     # Alpha: per-trial state (shared over channels) and per-channel jitter, then the emotion effects.
     state = rng.normal(0, 0.25, (N_TRIALS, 1)) + rng.normal(0, 0.10, (N_TRIALS, N_EEG))
     # Valence: left frontal alpha falls, right rises (relatively more left activation); arousal: less alpha.
     effect = VALENCE_ASYMMETRY * frontal_side * zv - AROUSAL_ALPHA * za
-    level = (12.0 * alpha_gain * w_alpha * np.exp(state + 0.5 * resting_asymmetry * frontal_side)).astype(np.float32)
-    alpha = _shaped_noise(rng, _peak(iaf, 0.6), (N_TRIALS, N_EEG))
-    alpha *= level[..., None] * (1 + (np.exp(effect)[..., None] - 1) * ramp).astype(np.float32)
+    level = (12.0 * p.alpha_gain * w_alpha * np.exp(state + 0.5 * p.resting_asymmetry * frontal_side))
+    alpha = shaped_noise(rng, peak(p.iaf, 0.6), (N_TRIALS, N_EEG))
+    alpha *= level.astype(np.float32)[..., None] * (1 + (np.exp(effect)[..., None] - 1) * ramp).astype(np.float32)
     eeg += alpha
     del alpha
 
     state = rng.normal(0, 0.2, (N_TRIALS, 1)) + rng.normal(0, 0.1, (N_TRIALS, N_EEG))
     level = (3.5 * w_beta * np.exp(state)).astype(np.float32)
-    beta = _shaped_noise(rng, _peak(beta_hz, 4.0), (N_TRIALS, N_EEG))
+    beta = shaped_noise(rng, peak(p.beta_hz, 4.0), (N_TRIALS, N_EEG))
     beta *= level[..., None] * (1 + (np.exp(AROUSAL_BETA * za)[..., None] - 1) * ramp).astype(np.float32)
     eeg += beta
-    del beta
+    return eeg
 
-    # Volume conduction: each electrode sees its neighbours (rows keep unit norm, so variance is kept).
+
+def _volume_conduction(eeg: np.ndarray) -> np.ndarray:
+    """Each electrode sees its neighbours (rows keep unit norm, so variance is kept); same shape as ``eeg``."""
     dist2 = ((XY[:, None, :] - XY[None, :, :]) ** 2).sum(-1)
     mix = np.exp(-dist2 / (2 * 0.3 ** 2))
     mix /= np.linalg.norm(mix, axis=1, keepdims=True)
-    eeg = np.einsum("ij,tjn->tin", mix.astype(np.float32), eeg * channel_gain[:, None], optimize=True)
+    return np.einsum("ij,tjn->tin", mix.astype(np.float32), eeg, optimize=True)
 
+
+def _add_blinks(rng: np.random.Generator, eeg: np.ndarray) -> tuple[list[np.ndarray], float, np.ndarray]:
+    """Add blink residuals to frontal ``eeg`` in place; returns the blink samples, the rate (/s) and raw vEOG."""
+    x, y = XY[:, 0], XY[:, 1]
     # Blinks: raw on vEOG; on frontal EEG a residual (EOG removal was imperfect) after the same band-pass.
     blink_rate = rng.uniform(8, 25) / 60
-    blinks = _events(rng, np.full(N_TRIALS, blink_rate), refractory_s=0.8)
+    blinks = events(rng, np.full(N_TRIALS, blink_rate), refractory_s=0.8)
     blink_amp = [rng.uniform(100, 300, ev.size) for ev in blinks]
     t_k = np.arange(-64, 65) / FS
     blink_shape = np.exp(-0.5 * (t_k / 0.07) ** 2)  # ~300 ms blink
-    veog_blinks = _convolve(_impulses(blinks, blink_amp), blink_shape, centre=64)
-    eeg_blinks = _convolve(_impulses(blinks, blink_amp), blink_shape, centre=64, gain=_BANDPASS)
+    veog_blinks = convolve(impulses(blinks, blink_amp), blink_shape, centre=64)
+    eeg_blinks = convolve(impulses(blinks, blink_amp), blink_shape, centre=64, gain=BANDPASS)
     # What EOG removal left: 60% on Fp1/Fp2, ~35% on AF3/AF4, ~7% on F3/F4; the 4 Hz high-pass then removes most of
     # a blink's energy, leaving a ~15-25 uV biphasic deflection on Fp1.
     w_blink = 0.6 * np.exp(-((np.abs(x) - 0.3) ** 2 + (y - 0.95) ** 2) / 0.08)
     eeg += (w_blink[None, :, None] * eeg_blinks[:, None, :]).astype(np.float32)
+    return blinks, blink_rate, veog_blinks
 
-    # Temporalis EMG bursts (20-64 Hz, band-passed to 45 Hz on the EEG).
-    emg_amp = np.clip((_F - 20) / 5, 0, 1) * _BANDPASS
-    emg_env = np.exp(1.2 * _smooth_noise(rng, (N_TRIALS, 2), 0.3) - 1.0)
-    emg = _shaped_noise(rng, emg_amp, (N_TRIALS, 2)) * emg_env * (4.0 * np.exp(rng.normal(0, 0.5)))
+
+def _add_emg(rng: np.random.Generator, eeg: np.ndarray) -> None:
+    """Add temporalis EMG bursts (20-64 Hz, band-passed to 45 Hz on the EEG) to temporal ``eeg`` in place."""
+    x, y = XY[:, 0], XY[:, 1]
+    emg_amp = np.clip((FREQS - 20) / 5, 0, 1) * BANDPASS
+    emg_env = np.exp(1.2 * smooth_noise(rng, (N_TRIALS, 2), 0.3) - 1.0)
+    emg = shaped_noise(rng, emg_amp, (N_TRIALS, 2)) * emg_env * (4.0 * np.exp(rng.normal(0, 0.5)))
     w_emg = np.exp(-((np.abs(x) - 1.0) ** 2 + y ** 2) / 0.12)
     left = (x < 0).astype(np.float32)
     eeg += (w_emg * left)[None, :, None] * emg[:, None, 0] + (w_emg * (1 - left))[None, :, None] * emg[:, None, 1]
-
-    eeg -= eeg.mean(axis=1, keepdims=True)  # common average reference, as in DEAP's preprocessing
-
-    peripheral = _peripheral(rng, zv[:, 0], za[:, 0], veog_blinks)
-    data = np.concatenate([eeg.astype(np.float64), peripheral], axis=1)
-    return SimulatedDeapSubject(
-        subject=f"s{subject:02d}", data=data, labels=labels, alpha_peak_hz=iaf, blink_samples=blinks,
-        params={"theta_hz": theta_hz, "beta_hz": beta_hz, "alpha_gain": alpha_gain, "one_over_f_exponent": chi,
-                "resting_asymmetry": resting_asymmetry, "blinks_per_min": blink_rate * 60})
-
-
-def _peripheral(rng: np.random.Generator, zv: np.ndarray, za: np.ndarray, veog_blinks: np.ndarray) -> np.ndarray:
-    """(40, 8, 8064) float64: hEOG, vEOG, zEMG, tEMG, GSR, respiration, plethysmograph, temperature."""
-    t = np.arange(N_SAMPLES) / FS
-    after = _onset_ramp().astype(np.float64)
-
-    # hEOG: fixations held, saccades jump (1-3 per second while watching), plus noise.
-    saccade = rng.random((N_TRIALS, N_SAMPLES)) < rng.uniform(1.0, 3.0) / FS
-    fixation = np.cumsum(saccade, axis=1)
-    heog = np.take_along_axis(rng.normal(0, 60, (N_TRIALS, N_SAMPLES + 1)), fixation, axis=1)
-    heog += 8 * rng.standard_normal((N_TRIALS, N_SAMPLES)) + 30 * _smooth_noise(rng, (N_TRIALS,), 0.05)
-    veog = veog_blinks + 0.05 * heog + 8 * rng.standard_normal((N_TRIALS, N_SAMPLES)) \
-        + 30 * _smooth_noise(rng, (N_TRIALS,), 0.05)  # a little crosstalk: the electrodes are never aligned
-
-    # Facial (zygomaticus) and trapezius EMG: broadband bursts; smiling follows valence a little.
-    broadband = np.clip((_F - 20) / 5, 0, 1)
-    z_env = np.exp(1.0 * _smooth_noise(rng, (N_TRIALS,), 0.3) + 0.15 * zv[:, None] * after)
-    zemg = _shaped_noise(rng, broadband, (N_TRIALS,)) * z_env * 6.0
-    t_env = np.exp(1.0 * _smooth_noise(rng, (N_TRIALS,), 0.2) + 0.05 * za[:, None] * after)
-    temg = _shaped_noise(rng, broadband, (N_TRIALS,)) * t_env * 10.0
-
-    # Skin conductance (uS): tonic level + drift + responses (more and larger with arousal), stored as resistance.
-    scr_rate = np.clip(rng.uniform(1.5, 4.0) / 60 * np.exp(0.4 * za), 0.005, None)
-    scrs = _events(rng, scr_rate, refractory_s=2.0)
-    during_video = [ev > (BASELINE_S + 1) * FS for ev in scrs]
-    scr_amp = [rng.lognormal(np.log(0.3), 0.5, ev.size) * np.where(v, 1 + 0.3 * np.clip(za[i], -1, 2), 0.5)
-               for i, (ev, v) in enumerate(zip(scrs, during_video))]
-    t_k = np.arange(0, 20 * FS) / FS
-    kernel = np.exp(-t_k / 2.0) - np.exp(-t_k / 0.75)
-    kernel /= kernel.max()
-    onset_delay = int(1.5 * FS)  # SCRs peak a few seconds after what caused them
-    phasic = _convolve(_impulses(scrs, scr_amp), np.r_[np.zeros(onset_delay), kernel])
-    tonic = rng.uniform(2, 12) * np.exp(rng.normal(0, 0.1, (N_TRIALS, 1)))
-    conductance = np.clip(tonic + 0.3 * _smooth_noise(rng, (N_TRIALS,), 0.02) + phasic, 0.5, None)
-    gsr = 1e6 / conductance  # Ohm
-
-    # Respiration (~0.25 Hz) and pulse (~1.1 Hz, with respiratory sinus arrhythmia), both a little faster with
-    # arousal after the baseline.
-    resp_hz = rng.normal(0.25, 0.04) + 0.01 * za[:, None] * after + 0.03 * _smooth_noise(rng, (N_TRIALS,), 0.03)
-    resp_phase = 2 * np.pi * np.cumsum(np.clip(resp_hz, 0.1, 0.6), axis=1) / FS + rng.uniform(0, 2 * np.pi, (N_TRIALS, 1))
-    depth = 800 * np.exp(0.2 * _smooth_noise(rng, (N_TRIALS,), 0.05))
-    resp = depth * (np.sin(resp_phase) + 0.25 * np.sin(2 * resp_phase + 0.7)) + 200 * _smooth_noise(rng, (N_TRIALS,), 0.01)
-    heart_hz = (rng.normal(70, 8) / 60 + 0.03 * za[:, None] * after + 0.04 * np.sin(resp_phase)
-                + 0.03 * _smooth_noise(rng, (N_TRIALS,), 0.05))
-    cycle = (np.cumsum(heart_hz, axis=1) / FS + rng.uniform(0, 1, (N_TRIALS, 1))) % 1.0
-    pulse = np.exp(-0.5 * ((cycle - 0.2) / 0.07) ** 2) + 0.35 * np.exp(-0.5 * ((cycle - 0.5) / 0.09) ** 2)
-    pleth = 3000 * pulse * (1 + 0.1 * np.sin(resp_phase)) * (1 - 0.05 * za[:, None] * after) \
-        + 500 * _smooth_noise(rng, (N_TRIALS,), 0.05)
-
-    temp = rng.normal(31.5, 1.2) + 0.1 * rng.standard_normal((N_TRIALS, 1)) \
-        + 0.05 * _smooth_noise(rng, (N_TRIALS,), 0.02) - 0.03 * za[:, None] * t / t[-1]
-    return np.stack([heog, veog, zemg, temg, gsr, resp, pleth, temp], axis=1).astype(np.float64)
 
 
 def simulate_deap(n_subjects: int = 8, *, seed: int = 0):
