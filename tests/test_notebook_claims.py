@@ -114,3 +114,39 @@ def test_syllabus_lists_the_run_time_of_every_notebook():
         assert name in rows, f"course/syllabus.md's run-time table has no row for {name}"
         cells = [c.strip() for c in rows[name].split("|")[2:4]]
         assert all(re.search(r"\d|not measured yet", c) for c in cells), (name, cells)
+
+
+# Lesson 03's full size must fit a laptop: on a CPU it trains the small configurations, on a GPU the defaults
+LESSON_03 = ROOT / "lessons" / "03_cnn_lstm_or_transformer.ipynb"
+
+
+def _lesson_03_budget(monkeypatch, cuda: bool, fast: bool):
+    """Run lesson 03's run-size budget cell as a notebook would, on a machine with or without a GPU."""
+    import torch
+
+    monkeypatch.delenv("BIOSIGNAL_FAST", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    budget = next(c.source for c in nbformat.read(LESSON_03, as_version=4).cells
+                  if c.cell_type == "code" and "run_mode(" in c.source)
+    namespace = {"FAST": fast, "DATA_SOURCE": "synthetic"}
+    exec(budget, namespace)
+    return namespace["SIZE"]
+
+
+@pytest.mark.parametrize("cuda, fast, config, device, records", [
+    (False, False, "small", "cpu", 600),      # a student's laptop, full size
+    (True, False, "default", "cuda", 1000),   # a GPU, full size: the 8.33 M-parameter Transformer
+    (True, True, "small", "cpu", 240),        # FAST (CI, grading) is the same everywhere
+    (False, True, "small", "cpu", 240),
+])
+def test_lesson_03_trains_the_small_models_on_a_cpu_and_the_defaults_on_a_gpu(monkeypatch, cuda, fast, config,
+                                                                             device, records):
+    size = _lesson_03_budget(monkeypatch, cuda, fast)
+    assert (size.model_config, size.device, size.records) == (config, device, records)
+
+
+def test_lesson_03_builds_and_trains_what_its_budget_chose():
+    code = "\n".join(c.source for c in nbformat.read(LESSON_03, as_version=4).cells if c.cell_type == "code")
+    assert 'SIZE.model_config == "small" and name == "signal_transformer"' in code, \
+        "build() must take SignalTransformerConfig.small() only when the budget says small"
+    assert "device=SIZE.device" in code and 'device="cpu"' not in code, "fit must train on the budget's device"
