@@ -104,8 +104,8 @@ class InertOutputs(NbGraderPreprocessor):
 # students can act on visible tests; nothing that could come from the hidden part is shown.
 FEEDBACK_MESSAGES = {
     # a hidden test failed
-    "hidden_failed": "A hidden test in this cell failed ({score:g} / {points:g} points). "
-                     "Hidden tests are not shown: check your answer against the task description and the visible tests.",
+    "hidden_failed": "A hidden test in this cell failed ({score:g} / {points:g} points). Hidden tests are not "
+                     "shown: check your answer against the task description and the visible tests.",
     # a visible test (outside the hidden region) failed
     "visible_failed": "A visible test in this cell failed ({score:g} / {points:g} points): {ename}: {evalue}",
     # the cell timed out or the kernel had died (nothing of the tests is revealed)
@@ -153,8 +153,8 @@ class HideHiddenTestResults(NbGraderPreprocessor):
                 text = self._text("run_failed", score=score, points=points, ename=errors[-1].get("ename"),
                                   evalue=_one_line(errors[-1].get("evalue", "")))
             elif line is not None and line not in hidden_lines:
-                text = self._text("visible_failed", score=score, points=points,
-                                  ename=errors[-1].get("ename", "Error"), evalue=_one_line(errors[-1].get("evalue", "")))
+                text = self._text("visible_failed", score=score, points=points, ename=errors[-1].get("ename", "Error"),
+                                  evalue=_one_line(errors[-1].get("evalue", "")))
             else:
                 text = self._text("hidden_failed", score=score, points=points)
         else:

@@ -172,7 +172,7 @@ def test_two_hdf5_files_are_refused_naming_both(tmp_path):
 
 def test_a_folder_without_data_says_what_is_supported(tmp_path):
     (tmp_path / "README.txt").write_text("hello")
-    with pytest.raises(DataFormatError, match="no zenodo_af records: the folder holds no HDF5 file; expected one HDF5 file"):
+    with pytest.raises(DataFormatError, match="no zenodo_af records: the folder holds no HDF5 file; expected one HDF5"):
         zenodo_af.read(tmp_path, fs=300)
 
 

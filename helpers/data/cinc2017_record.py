@@ -133,7 +133,10 @@ def read_record(hea_path: Path | str) -> np.ndarray:
 
 
 def read_header_and_record(hea_path: Path) -> tuple[Header, np.ndarray]:
-    """The header and the record in mV (float32, ``(n_samples,)``); errors as :func:`read_header`, :func:`read_record`."""
+    """The header and the record in mV (float32, ``(n_samples,)``).
+
+    Errors as :func:`read_header` and :func:`read_record`.
+    """
     h = read_header(hea_path)
     mat_path = hea_path.with_name(h.file_name)
     if not mat_path.exists():

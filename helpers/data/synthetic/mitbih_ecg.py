@@ -243,7 +243,8 @@ def simulate_mitbih_records(records: Sequence[str] | int | None = None, *, durat
     Parameters
     ----------
     records : sequence of str, int or None
-        Record names from :data:`helpers.data.mitbih_records.RECORDS`; an int ``n`` means the first ``n`` names; ``None`` all 48.
+        Record names from :data:`helpers.data.mitbih_records.RECORDS`; an int ``n`` means the first ``n`` names;
+        ``None`` all 48.
     duration_s : float
         Length of every record in seconds (the real records are 1805 s; 300 s keeps the default quick).
     fs : float

@@ -114,7 +114,8 @@ def patient_templates(lead: str, bbb: str | None, rng: np.random.Generator) -> n
     tpl = np.repeat(n[None], 7, axis=0)
     tpl[Template.N_AF, Wave.P, 0] = 0.0
     # Supraventricular: ectopic P of this patient's own shape and timing; sometimes a slightly aberrant QRS.
-    tpl[Template.S, Wave.P] = (n[Wave.P, 0] * rng.choice([u(-1.0, -0.4), u(0.2, 0.6)]), n[Wave.P, 1] * u(0.7, 1.0), n[Wave.P, 2] * u(1.0, 1.4))
+    tpl[Template.S, Wave.P] = (n[Wave.P, 0] * rng.choice([u(-1.0, -0.4), u(0.2, 0.6)]),
+                               n[Wave.P, 1] * u(0.7, 1.0), n[Wave.P, 2] * u(1.0, 1.4))
     tpl[Template.S, Wave.R, 2] *= u(1.0, 1.25)
     tpl[Template.S, Wave.S, 0] *= u(0.8, 1.3)
     tpl[Template.V1] = _ventricular_components(n, rng)
