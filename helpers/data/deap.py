@@ -370,24 +370,12 @@ def write_subject(path: Path | str, data: np.ndarray, labels: np.ndarray) -> Pat
 
 
 def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = None) -> Path:
-    """Write the synthetic DEAP-like set as the Python release: ``s01.dat`` .. in ``out_dir``.
+    """Write the synthetic DEAP-like set as the Python release: one ``sXX.dat`` per subject in ``out_dir``.
 
-    Each file is float64 ``data`` (40, 40, 8064) and ``labels`` (40, 4), like the real ones (~103 MB each). What
-    is simulated is described in :mod:`helpers.data.synthetic.deap_eeg`.
-
-    Parameters
-    ----------
-    out_dir : path-like
-        Folder to fill.
-    seed : int
-        Simulator seed (a subject depends only on the seed and its number).
-    size : int, optional
-        Number of subjects (default :attr:`SPEC.synthetic_size` = 8; DEAP has 32).
-
-    Returns
-    -------
-    Path
-        ``out_dir``, holding one ``sXX.dat`` per subject.
+    Each file is float64 ``data`` (40, 40, 8064) and ``labels`` (40, 4), like the real ones (~103 MB each); a
+    subject depends only on ``seed`` and its number, and ``size`` counts subjects (default
+    :attr:`SPEC.synthetic_size` = 8; DEAP has 32). Arguments and result follow the dataset contract
+    (:mod:`helpers.data.spec`); what is simulated is described in :mod:`helpers.data.synthetic.deap_eeg`.
     """
     from helpers.data.synthetic.deap_eeg import simulate_deap
 

@@ -282,23 +282,11 @@ def fetch(dest: Path | str, *, base_url: str | None = None, records: tuple[str, 
 def write_synthetic(out_dir: Path | str, *, seed: int = 0, size: int | None = None) -> Path:
     """Write the synthetic MIT-BIH-like database in real WFDB format (``.hea``, format-212 ``.dat``, ``.atr``).
 
-    The records carry the real record names (the first ``size`` of :data:`RECORDS`), so the de Chazal DS1/DS2
-    split and the paced-record exclusion apply unchanged; each lasts :data:`SYNTHETIC_DURATION_S` seconds. What
-    is simulated is described in :mod:`helpers.data.synthetic.mitbih_ecg`.
-
-    Parameters
-    ----------
-    out_dir : path-like
-        Folder to fill.
-    seed : int
-        Simulator seed.
-    size : int, optional
-        Number of records (default 48).
-
-    Returns
-    -------
-    Path
-        ``out_dir``, holding ``.hea``/``.dat``/``.atr`` per record and ``RECORDS``.
+    ``size`` records (default all 48) carry the real record names (the first ``size`` of :data:`RECORDS`), so the
+    de Chazal DS1/DS2 split and the paced-record exclusion apply unchanged; each lasts
+    :data:`SYNTHETIC_DURATION_S` seconds, and a ``RECORDS`` file lists them. Arguments and result follow the
+    dataset contract (:mod:`helpers.data.spec`); what is simulated is described in
+    :mod:`helpers.data.synthetic.mitbih_ecg`.
     """
     from helpers.data.synthetic.mitbih_ecg import simulate_mitbih_records
 
