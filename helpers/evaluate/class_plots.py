@@ -98,9 +98,9 @@ def plot_class_scores(tables: Mapping[str, pd.DataFrame], class_names: Sequence[
                 ax.bar(p, 1.0, width=width, fill=False, hatch="//", edgecolor=colour, linewidth=0.8)
                 ax.text(p, 0.5, f"{NO_ITEMS if int(n) == 0 else UNDEFINED}\nn={int(n)}", ha="center",
                         va="center", rotation=90, fontsize=7)
-    ax.set(xticks=x, ylim=(0, 1.12), ylabel=metric)
+    ax.set(xticks=x, ylim=(0, 1.3), ylabel=metric)  # headroom above 1 for the n labels and the legend
     ax.set_xticklabels(class_names)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", ncol=len(tables), frameon=False)
     _titled(ax, title or f"{metric} per class (n: test items of the class)", source)
     return ax
 
@@ -155,5 +155,5 @@ def plot_normalised_confusion(cm, class_names: Sequence[str], *, ax=None, title:
     ax.set_yticks(range(k), [f"{c} (n={int(m)})" for c, m in zip(class_names, n)])
     ax.set(xlabel="predicted class", ylabel="true class")
     ax.grid(False)
-    _titled(ax, title or "each row with beats sums to 1 (diagonal: Se); rows with n = 0 are empty", source)
+    _titled(ax, title or "each row with beats sums to 1 (diagonal: Se)\nrows with n = 0 are empty", source)
     return ax
