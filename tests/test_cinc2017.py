@@ -13,7 +13,7 @@ import scipy.io
 
 import helpers.data
 from helpers.data import cinc2017, cinc2017_record
-from helpers.data.fetch import DataFormatError, DataUnavailableError
+from helpers.data.errors import DataFormatError, DataUnavailableError
 
 try:
     from http_server import LocalServer, closed_port_url

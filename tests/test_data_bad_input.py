@@ -16,7 +16,7 @@ import pytest
 import helpers.data
 from helpers.cli import EXIT_FORMAT, main
 from helpers.data import SignalDataset, zenodo_af
-from helpers.data.fetch import DataFormatError
+from helpers.data.errors import DataFormatError
 
 try:
     from test_cinc2017 import make_set, write_record

@@ -10,7 +10,7 @@ import scipy.io
 
 import helpers.data
 from helpers.data import deap
-from helpers.data.fetch import DataFormatError, DataUnavailableError
+from helpers.data.errors import DataFormatError, DataUnavailableError
 from helpers.data.safe_pickle import UnsafePickleError
 
 SHORT = 512  # samples per trial in the small hand-made files (4 s: the 3 s baseline and a bit), read non-strictly

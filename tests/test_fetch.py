@@ -15,18 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.data.fetch import (
+from helpers.data.cache import atomic_dir, atomic_write, cache_dir
+from helpers.data.errors import (
     ChecksumError,
     DataFormatError,
     DataUnavailableError,
-    RemoteFile,
-    atomic_dir,
-    atomic_write,
-    cache_dir,
-    download,
-    fetch_files,
     offline_message,
 )
+from helpers.data.fetch import RemoteFile, download, fetch_files
 
 try:
     from http_server import LocalServer, closed_port_url

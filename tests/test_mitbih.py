@@ -10,7 +10,7 @@ import pytest
 import wfdb
 
 from helpers.data import mitbih
-from helpers.data.fetch import ChecksumError, DataFormatError
+from helpers.data.errors import ChecksumError, DataFormatError
 
 try:
     from http_server import LocalServer

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from helpers.data.fetch import ChecksumError, DataFormatError, DataUnavailableError
+from helpers.data.errors import ChecksumError, DataFormatError, DataUnavailableError
 from helpers.data.repositories import (
     fetch_physionet,
     fetch_zenodo,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers.data import safe_pickle
-from helpers.data.fetch import DataFormatError
+from helpers.data.errors import DataFormatError
 
 
 class _CreatesAFile:

@@ -18,7 +18,7 @@ import pytest
 import helpers.data
 from helpers.data import archives, wesad, wesad_e4, wesad_protocol
 from helpers.data.container import Intervals
-from helpers.data.fetch import DataFormatError, DataUnavailableError
+from helpers.data.errors import DataFormatError, DataUnavailableError
 from helpers.data.safe_pickle import UnsafePickleError
 from helpers.data.synthetic.wesad_ppg import simulate_wesad_subjects
 

@@ -18,7 +18,7 @@ import scipy.io
 
 import helpers.data
 from helpers.data import zenodo_af
-from helpers.data.fetch import ChecksumError, DataFormatError, DataUnavailableError
+from helpers.data.errors import ChecksumError, DataFormatError, DataUnavailableError
 
 try:
     from http_server import LocalServer, closed_port_url

@@ -13,15 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from helpers.data.fetch import (
-    RETRIES,
-    DataFormatError,
-    DataUnavailableError,
-    RemoteFile,
-    fetch_bytes,
-    fetch_files,
-    verified,
-)
+from helpers.data.cache import verified
+from helpers.data.errors import DataFormatError, DataUnavailableError
+from helpers.data.fetch import RETRIES, RemoteFile, fetch_bytes, fetch_files
 
 ZENODO_API = "https://zenodo.org/api/records"
 
