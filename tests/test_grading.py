@@ -69,6 +69,17 @@ WRONG_ANSWERS = {
             "    return out\n"
         ),
         "rr_norm_tests",
+    ), (
+        "beat_net_solution",
+        (
+            "\n\n\nclass _WaveformOnly(BeatClassifier):\n"
+            "    # the classic slip: the RR branch is built, but the forward pass never reads rr\n"
+            "    def forward(self, waveform, rr):\n"
+            "        return super().forward(waveform, torch.ones_like(rr))\n\n\n"
+            "def build_beat_classifier(n_rr, n_outputs, width=16):\n"
+            "    return _WaveformOnly(n_rr, n_outputs, width)\n"
+        ),
+        "beat_net_branch_tests",
     )],
     "deap_emotion": [(
         "metrics_solution",
@@ -104,6 +115,30 @@ WRONG_ANSWERS = {
             "    return windows[:-1], starts[:-1]\n"
         ),
         "window_tests",
+    ), (
+        "distill_loss_solution",
+        (
+            "\n\n_correct_distillation_loss = distillation_loss\n\n\n"
+            "def distillation_loss(student_logits, teacher_logits, y, T=4.0, alpha=0.5):\n"
+            "    # the classic slip: the soft term left unscaled by T^2, so softening shrinks the teacher's signal\n"
+            "    soft = _correct_distillation_loss(student_logits, teacher_logits, y, T=T, alpha=1.0) / T ** 2\n"
+            "    hard = _correct_distillation_loss(student_logits, teacher_logits, y, T=T, alpha=0.0)\n"
+            "    return alpha * soft + (1 - alpha) * hard\n"
+        ),
+        "distill_scale_tests",
+    ), (
+        "firmware_solution",
+        (
+            "\n\n\ndef compare_firmware(raw, reference):\n"
+            "    # the classic slip: the difference taken in int8, where 127 - (-128) wraps round to -1\n"
+            "    ref = np.asarray(reference)\n"
+            "    if len(raw) != ref.size:\n"
+            "        raise ValueError(f'{len(raw)} bytes, expected {ref.size}')\n"
+            "    out = np.frombuffer(bytes(raw), dtype=np.int8).reshape(ref.shape)\n"
+            "    diff = np.abs(out - ref)\n"
+            "    return {'outputs': out, 'mismatching_outputs': int((diff != 0).sum()), 'max_abs_diff': int(diff.max())}\n"
+        ),
+        "firmware_tests",
     )],
 }
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
