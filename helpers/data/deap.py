@@ -56,6 +56,7 @@ from helpers.data.errors import (
     check_readable_file,
 )
 from helpers.data.spec import DatasetSpec
+from helpers.data.synthetic.deap_eeg import GENERATOR_VERSION
 
 NAME = "deap"
 FS = 128.0
@@ -94,7 +95,7 @@ SPEC = DatasetSpec(
                      "any subset of the 32 subjects is read"),
     auto_download=False,
     synthetic_size=8,
-    synthetic_version="deap_eeg-1.0",
+    synthetic_version=GENERATOR_VERSION,
 )
 
 

@@ -36,6 +36,7 @@ from helpers.data.errors import DamagedFileError, DataFormatError, check_readabl
 from helpers.data.mitbih_records import PACED_RECORDS, RECORDS, SAME_PATIENT
 from helpers.data.repositories import fetch_physionet
 from helpers.data.spec import DatasetSpec
+from helpers.data.synthetic import MITBIH_GENERATOR_VERSION
 
 NAME = "mitbih"
 BASE_URL = "https://physionet.org/files/mitdb/1.0.0/"
@@ -65,7 +66,7 @@ SPEC = DatasetSpec(
                     "subset of the 48 records is read)",
     auto_download=True,
     synthetic_size=len(RECORDS),
-    synthetic_version="mitbih_ecg-1.0",
+    synthetic_version=MITBIH_GENERATOR_VERSION,
 )
 
 
