@@ -8,6 +8,7 @@ from helpers.models import TinyPPGTransformer
 from helpers.train.ssl import (
     MaskedSegmentModel,
     PretrainConfig,
+    masked_reconstruction_loss,
     masked_segment_target,
     pretrain,
     segment_mask,
@@ -90,3 +91,27 @@ def test_pretrain_refuses_a_model_without_tokens():
     cnn = create_model("cnn1d", in_channels=1, n_outputs=2, verbose=False)
     with pytest.raises(TypeError, match="CNN1D has no encode"):
         pretrain(cnn, np.zeros((4, 1, 256), np.float32), PretrainConfig(epochs=1))
+
+
+def test_reconstruction_loss_counts_each_masked_segment_once_and_ignores_the_visible_ones():
+    pred, target = torch.zeros(2, 3, 1, 2), torch.zeros(2, 3, 1, 2)
+    pred[0, 0] = 1.0       # masked, squared error 1 per sample
+    pred[1, 2] = 3.0       # masked, squared error 9 per sample
+    pred[0, 1] = 100.0     # visible: must not count
+    mask = torch.tensor([[True, False, False], [False, False, True]])
+    assert float(masked_reconstruction_loss(pred, target, mask)) == 5.0  # (1 + 9) / 2 masked segments
+
+
+def test_pretrain_trains_with_a_loss_written_elsewhere():
+    seen = []
+
+    def my_loss(pred, target, mask):
+        seen.append((tuple(pred.shape), tuple(target.shape), mask.dtype))
+        return masked_reconstruction_loss(pred, target, mask)
+
+    X = np.random.default_rng(1).normal(size=(8, 1, 1280)).astype(np.float32)
+    history = pretrain(tiny(), X, PretrainConfig(epochs=1, batch_size=4, num_threads=1, loss=my_loss))
+    assert len(history) == 1 and np.isfinite(history[0])
+    assert seen == [((4, 20, 1, 64), (4, 20, 1, 64), torch.bool)] * 2   # one call per batch, (B, N, C, P)
+    with pytest.raises(TypeError, match="loss must be a function"):
+        MaskedSegmentModel(tiny(), loss=3)

@@ -21,6 +21,9 @@ the target is then the augmented signal.
     model = create_model("tiny_transformer", in_channels=1, n_outputs=2, input_length=3840)
     history = pretrain(model, X_unlabelled, PretrainConfig(epochs=10))   # model's encoder updated in place
     fit(model, (X_few, y_few), config=TrainConfig(...))                 # then fine-tune as usual
+
+``PretrainConfig(loss=my_loss)`` trains with a reconstruction loss written elsewhere (Assignment 4's student writes
+it), called as ``my_loss(pred, target, mask)`` like :func:`masked_reconstruction_loss`.
 """
 from __future__ import annotations
 
@@ -54,6 +57,7 @@ class PretrainConfig:
     num_threads: int | None = None  # torch.set_num_threads for the run, restored afterwards
     time_budget_s: float | None = None  # stop after the epoch that passes this many seconds
     verbose: bool = False  # one line per epoch
+    loss: Callable | None = None  # (pred, target, mask) -> scalar; default masked_reconstruction_loss
 
 
 def segment_mask(batch: int, n_segments: int, mask_ratio: float, span: int = 1, *,
@@ -90,6 +94,21 @@ def masked_segment_target(x: torch.Tensor, segment: int) -> torch.Tensor:
     return x.reshape(B, C, T // segment, segment).transpose(1, 2)  # (B, N, C, P)
 
 
+def masked_reconstruction_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the masked segments only: a scalar.
+
+    Parameters
+    ----------
+    pred, target : torch.Tensor, shape (B, N, C, P)
+        Predicted and original samples of every segment (N segments of C channels x P samples).
+    mask : torch.Tensor, shape (B, N), bool
+        True where the segment was hidden from the encoder. Each masked segment's mean squared error counts once;
+        visible segments do not count (predicting what the encoder saw would teach copying).
+    """
+    per_segment = (pred - target).pow(2).mean(dim=(2, 3))  # (B, N)
+    return per_segment[mask].mean()
+
+
 class MaskedSegmentModel(nn.Module):
     """An encoder with a linear decoder that rebuilds masked segments of its input (see the module docstring).
 
@@ -100,9 +119,12 @@ class MaskedSegmentModel(nn.Module):
         e.g. :class:`helpers.models.tiny_transformer.TinyPPGTransformer`. Trained in place.
     mask_ratio, span_segments : float, int
         See :class:`PretrainConfig`.
+    loss : callable, optional
+        ``(pred, target, mask) -> scalar``; default :func:`masked_reconstruction_loss`.
     """
 
-    def __init__(self, encoder: nn.Module, mask_ratio: float = 0.4, span_segments: int = 2):
+    def __init__(self, encoder: nn.Module, mask_ratio: float = 0.4, span_segments: int = 2,
+                 loss: Callable | None = None):
         super().__init__()
         if not (hasattr(encoder, "encode") and hasattr(encoder, "samples_per_token")):
             raise TypeError(f"{type(encoder).__name__} has no encode()/samples_per_token: masked-segment "
@@ -110,6 +132,9 @@ class MaskedSegmentModel(nn.Module):
         self.encoder = encoder
         self.segment = int(encoder.samples_per_token)
         self.mask_ratio, self.span = mask_ratio, span_segments
+        if loss is not None and not callable(loss):
+            raise TypeError(f"loss must be a function (pred, target, mask) -> scalar, got {type(loss).__name__}")
+        self.loss = masked_reconstruction_loss if loss is None else loss
         d_model = encoder.config.d_model
         self.decoder = nn.Linear(d_model, encoder.in_channels * self.segment)
 
@@ -128,8 +153,7 @@ class MaskedSegmentModel(nn.Module):
         if tokens.shape[1] != N:
             raise ValueError(f"the encoder gave {tokens.shape[1]} tokens for {N} segments")
         pred = self.decoder(tokens).reshape(B, N, C, P)
-        per_segment = (pred - target).pow(2).mean(dim=(2, 3))  # (B, N)
-        return per_segment[mask].mean(), mask  # only what the encoder could not see
+        return self.loss(pred, target, mask), mask  # only what the encoder could not see
 
 
 def pretrain(model: nn.Module, X, config: PretrainConfig | None = None) -> list[float]:
@@ -158,7 +182,7 @@ def pretrain(model: nn.Module, X, config: PretrainConfig | None = None) -> list[
         torch.set_num_threads(cfg.num_threads)
     try:
         device = next(model.parameters()).device
-        ssl = MaskedSegmentModel(model, cfg.mask_ratio, cfg.span_segments).to(device).train()
+        ssl = MaskedSegmentModel(model, cfg.mask_ratio, cfg.span_segments, cfg.loss).to(device).train()
         opt = torch.optim.AdamW(ssl.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps_per_epoch = math.ceil(len(X) / cfg.batch_size)
         total = cfg.epochs * steps_per_epoch
