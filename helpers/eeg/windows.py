@@ -52,9 +52,6 @@ class EEGWindows(Windows):
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.X, self.y, self.groups, self.trial_ids))
 
-    def __len__(self) -> int:
-        return len(self.y)
-
     def __repr__(self) -> str:
         return (f"EEGWindows(X={self.X.shape} float32, fs={self.fs:g} Hz, target={self.target!r}, "
                 f"trials={len(self.baseline)}, subjects={len(np.unique(self.groups))}, "
