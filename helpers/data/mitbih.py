@@ -57,9 +57,11 @@ SPEC = DatasetSpec(
     title="MIT-BIH Arrhythmia Database (PhysioNet mitdb 1.0.0: 48 two-lead records, 360 Hz, beat annotations)",
     class_names=("not paced", "paced"),
     licence="ODC-By 1.0",
-    citation="Moody GB, Mark RG. The impact of the MIT-BIH Arrhythmia Database. IEEE Eng Med Biol 20(3):45-50, "
-             "2001; Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. Circulation 101(23):e215-e220, "
-             "2000",
+    # PhysioNet asks users of mitdb to cite the database's paper and PhysioNet itself: one reference a line.
+    citation="; ".join((
+        "Moody GB, Mark RG. The impact of the MIT-BIH Arrhythmia Database. IEEE Eng Med Biol 20(3):45-50, 2001",
+        "Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. Circulation 101(23):e215-e220, 2000",
+    )),
     homepage="https://physionet.org/content/mitdb/1.0.0/",
     get_it="Download it from https://physionet.org/content/mitdb/1.0.0/ (open data, ODC-By 1.0).",
     expected_layout="a folder of WFDB records 100.hea/.dat/.atr ... 234 (PhysioNet's mitdb/1.0.0 folder; any "
