@@ -139,6 +139,14 @@ WRONG_ANSWERS = {
             "    return {'outputs': out, 'mismatching_outputs': int((diff != 0).sum()), 'max_abs_diff': int(diff.max())}\n"
         ),
         "firmware_tests",
+    ), (
+        "ssl_loss_solution",
+        (
+            "\n\n\ndef masked_mse(pred, target, mask):\n"
+            "    # the classic slip: the error over every segment, the visible ones included\n"
+            "    return ((pred - target) ** 2).mean()\n"
+        ),
+        "ssl_loss_tests",
     )],
 }
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
