@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -73,17 +72,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from helpers.train.imbalance import STRATEGIES, rebalance
-from helpers.evaluate.metrics import multiclass_report
 from helpers.models import BeatCNN, beat_inputs
-from helpers.signal.patient_features import (
-    normalised_rr_features,
-    relative_to_median_beat,
-)
-from helpers.evaluate.splits import DS1_RECORDS, DS2_RECORDS, check_no_leakage, de_chazal_split
+from helpers.signal.patient_features import normalised_rr_features, relative_to_median_beat
 from helpers.train import TrainConfig, fit, predict_proba, set_seed
+from helpers.train.imbalance import STRATEGIES, rebalance
 
-CLASSES = ("N", "S", "V", "F")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchmark's own modules, beside this file
+from mitbih_features import feature_table, fit_predict_features  # noqa: E402
+from mitbih_folds import beat_folds, grouped_folds, inter_patient_folds, intra_patient_split  # noqa: E402,F401
+from mitbih_scores import CLASSES, fmt, gap, over_seeds, report_line, score  # noqa: E402
+
+#: What is benchmarked: the BeatCNN, the feature model (mitbih_features.py) or the mean of their probabilities.
+MODELS = ("cnn", "features", "ensemble")
 #: Model inputs: "raw" is the beat and the RR features in seconds; "rr_norm" the beat and the RR features over
 #: the patient's mean RR; "rr_norm_shape" adds the beat minus the patient's median beat (over its amplitude);
 #: "rr_norm_rel" keeps that difference alone (no raw waveform: nothing patient-specific left to memorise).
@@ -149,12 +149,16 @@ def model_inputs(features: str, X: np.ndarray, rr: np.ndarray, record: np.ndarra
     return beat_inputs(rel if features == "rr_norm_rel" else np.concatenate([X, rel], axis=1), rr_n)
 
 
-def train_predict(X, y, train, test, args, seed: int, name: str = "run") -> tuple[np.ndarray, float]:
-    """Train a fresh BeatCNN on ``train`` (one seed); predicted classes of ``test`` and training seconds."""
+def check_classes(y: np.ndarray, train: np.ndarray) -> None:
+    """Refuse a training set that lacks a class (the model could never predict it), naming the class."""
     absent = [c for i, c in enumerate(CLASSES) if not np.any(y[train] == i)]
     if absent:
         raise SystemExit(f"no training beats of class(es) {absent} in these records; choose --records that hold "
                          f"them (e.g. {' '.join(TINY_RECORDS)})")
+
+
+def cnn_fit_predict(X, y, train, test, args, seed: int, name: str = "run") -> tuple[np.ndarray, float]:
+    """Train a fresh BeatCNN on ``train`` (one seed); class probabilities of ``test`` (n_test, 4) and seconds."""
     set_seed(seed, deterministic=True)
     model = BeatCNN(X.shape[1], len(CLASSES), X.shape[2], channels=tuple(args.channels), verbose=False)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=seed,
@@ -171,51 +175,72 @@ def train_predict(X, y, train, test, args, seed: int, name: str = "run") -> tupl
     t0 = time.perf_counter()
     fit(model, (X_tr, y_tr), config=config)
     seconds = time.perf_counter() - t0
-    return predict_proba(model, X[test]).argmax(1), seconds
+    return predict_proba(model, X[test]), seconds
 
 
-def run_folds(X, y, folds, args, seed: int, name: str) -> tuple[dict, float]:
-    """Train and test on each ``(train, test)`` fold; the scores of the pooled test predictions."""
-    y_true, y_pred, seconds = [], [], 0.0
+def components(model: str) -> tuple[str, ...]:
+    """The models that ``--model`` trains: one, or both for the ensemble."""
+    return ("cnn", "features") if model == "ensemble" else (model,)
+
+
+def run_folds(inputs: dict, y, folds, args, seed: int, name: str) -> tuple[dict, np.ndarray, float]:
+    """Train each component model on each ``(train, test)`` fold: its pooled out-of-fold probabilities
+    ``{"cnn" | "features": (n_tested, 4)}``, the tested beats' indices (in that order) and the training seconds."""
+    probs: dict = {m: [] for m in components(args.model)}
+    seconds = 0.0
     for i, (train, test) in enumerate(folds):
-        pred, s = train_predict(X, y, train, test, args, seed, f"{name}_seed{seed}_fold{i}")
-        y_true.append(y[test])
-        y_pred.append(pred)
-        seconds += s
-    return score(np.concatenate(y_true), np.concatenate(y_pred)), seconds
+        check_classes(y, train)
+        if "cnn" in probs:
+            p, s = cnn_fit_predict(inputs["cnn"], y, train, test, args, seed, f"{name}_seed{seed}_fold{i}")
+            probs["cnn"].append(p)
+            seconds += s
+        if "features" in probs:
+            p, s = fit_predict_features(inputs["features"], y, train, test, seed, n_outputs=len(CLASSES),
+                                        threads=args.threads, max_iter=args.trees)
+            probs["features"].append(p)
+            seconds += s
+    return {m: np.concatenate(v) for m, v in probs.items()}, np.concatenate([te for _, te in folds]), seconds
 
 
-def score(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
-    """Accuracy, macro F1 over N, S, V, F and per-class Se/+P/F1 (None where undefined)."""
-    table = multiclass_report(y_true, y_pred, CLASSES)
-    per_class = {c: {"se": _num(table.loc[c, "sensitivity"]), "ppv": _num(table.loc[c, "ppv"]),
-                     "f1": _num(table.loc[c, "f1"]), "n": int(table.loc[c, "support"])} for c in CLASSES}
-    return {"accuracy": _num(np.mean(y_true == y_pred)), "macro_f1": _num(table.loc["macro avg", "f1"]),
-            "per_class": per_class}
+def combine(probs: dict, args) -> np.ndarray:
+    """The benchmarked model's scores per class: one component's probabilities, or the ensemble's weighted mean
+    of both, times ``--decision-weights`` (a prior shift: a weight above 1 calls a class on less evidence)."""
+    if args.model == "ensemble":
+        p = args.cnn_weight * probs["cnn"] + (1 - args.cnn_weight) * probs["features"]
+    else:
+        p = probs[args.model]
+    return p * np.asarray(args.decision_weights)
 
 
-def over_seeds(runs: list[dict], seeds: list[int]) -> dict:
-    """Mean and sample standard deviation over seeds of every metric of :func:`score`; a short per-seed list."""
-    def stat(values: list) -> tuple[float | None, float | None]:
-        v = [x for x in values if x is not None]
-        if not v:
-            return None, None
-        return _num(np.mean(v)), (_num(np.std(v, ddof=1)) if len(v) > 1 else None)
+def run_seed(seed: int, inputs: dict, y: np.ndarray, folds: list, intra: list | None, args, key: str) -> dict:
+    """One seed, inter-patient and (``intra`` folds given) intra-patient: scores of the model and of each
+    component, seconds and the out-of-fold probabilities. Runs in a worker process under ``--jobs``."""
+    import torch
 
-    out: dict = {}
-    for key in ("accuracy", "macro_f1"):
-        out[key], out[f"{key}_std"] = stat([r[key] for r in runs])
-    out["per_class"] = {}
-    for c in CLASSES:
-        pc = {}
-        for m in ("se", "ppv", "f1"):
-            pc[m], pc[f"{m}_std"] = stat([r["per_class"][c][m] for r in runs])
-        pc["n"] = runs[0]["per_class"][c]["n"]
-        out["per_class"][c] = pc
-    out["per_seed"] = [{"seed": s, "accuracy": r["accuracy"], "macro_f1": r["macro_f1"],
-                        **{f"{c}_{m}": r["per_class"][c][m] for c in ("S", "V") for m in ("se", "ppv")}}
-                       for s, r in zip(seeds, runs)]
+    torch.set_num_threads(args.threads)  # fixed here, not by the environment: the sums' order is part of a result
+    out: dict = {"seed": seed, "seconds": {}, "proba": {}}
+    for part, part_folds in ((key, folds), ("intra_patient", intra)):
+        if part_folds is None:
+            continue
+        probs, tested, seconds = run_folds(inputs, y, part_folds, args, seed, part)
+        out[part] = {m: score(y[tested], p.argmax(1)) for m, p in probs.items()}  # the components as they are
+        out[part][args.model] = score(y[tested], combine(probs, args).argmax(1))
+        out["seconds"][part] = seconds
+        out["proba"][part] = {"tested": tested, **probs}
     return out
+
+
+def run_seeds(inputs: dict, y, folds, intra_for, args, key: str) -> list[dict]:
+    """:func:`run_seed` for every seed, in ``--jobs`` worker processes (spawned: CUDA and OpenMP are not
+    fork-safe) or in this one; results in the order of ``args.seeds``."""
+    jobs = [(s, inputs, y, folds, intra_for(s), args, key) for s in args.seeds]
+    if args.jobs <= 1:
+        return [run_seed(*job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(args.jobs, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as ex:
+        return list(ex.map(run_seed, *zip(*jobs)))
 
 
 def rr_only_baseline(d: dict, folds, reference: str) -> dict:
@@ -235,50 +260,6 @@ def rr_only_baseline(d: dict, folds, reference: str) -> dict:
     return out
 
 
-def grouped_folds(y, groups, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Leave-patients-out folds: every patient's beats in one test fold; classes spread over folds."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    n_groups = np.unique(groups).size
-    if not 2 <= n_folds <= n_groups:
-        raise SystemExit(f"--folds must be between 2 and the number of patients ({n_groups}), got {n_folds}")
-    cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=0)  # one set of folds for every seed
-    return list(cv.split(np.zeros(len(y)), y, groups))
-
-
-def beat_folds(y, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The leaky counterpart: a class-stratified k-fold over beats, patients on both sides."""
-    from sklearn.model_selection import StratifiedKFold
-
-    return list(StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
-
-
-def intra_patient_split(y: np.ndarray, pool: np.ndarray, n_train: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A random, class-stratified beat-level split of ``pool`` with ``n_train`` beats to train on."""
-    from sklearn.model_selection import train_test_split
-
-    train, test = train_test_split(pool, train_size=n_train, stratify=y[pool], random_state=seed)
-    return np.sort(train), np.sort(test)
-
-
-def _num(v) -> float | None:
-    v = float(v)
-    return None if math.isnan(v) else round(v, 4)
-
-
-def _fmt(v) -> str:
-    return "n/a" if v is None else f"{v:.3f}"
-
-
-def _report(name: str, part: dict, seconds: float) -> None:
-    pc = part["per_class"]
-    print(f"{name}: {part['n_train']:,} training beats, {part['n_test']:,} test beats, {seconds:.0f} s of training; "
-          f"accuracy {_fmt(part['accuracy'])} +- {_fmt(part['accuracy_std'])}, macro F1 {_fmt(part['macro_f1'])} "
-          f"+- {_fmt(part['macro_f1_std'])}; "
-          + ", ".join(f"{c} Se {_fmt(v['se'])} +- {_fmt(v['se_std'])} +P {_fmt(v['ppv'])} +- {_fmt(v['ppv_std'])}"
-                      for c, v in pc.items()), flush=True)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--path", default=None, help="folder of PhysioNet's mitdb records (read in place); default: "
@@ -287,7 +268,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--cv", choices=("ds1",), default=None,
                     help="ds1: leave-patients-out within DS1 only (DS2 neither needed nor read)")
     ap.add_argument("--folds", type=int, default=5, help="--cv: grouped folds over the DS1 patients")
-    ap.add_argument("--features", choices=FEATURES, default="rr_norm_rel", help="model input (see FEATURES)")
+    ap.add_argument("--model", choices=MODELS, default="features", help="what is benchmarked (see MODELS)")
+    ap.add_argument("--cnn-weight", type=float, default=0.5, help="ensemble: the CNN's share of the probabilities")
+    ap.add_argument("--trees", type=int, default=100, help="feature model: boosting iterations")
+    ap.add_argument("--decision-weights", type=float, nargs=4, default=[1.0, 1.0, 1.5, 1.0], metavar="W",
+                    help="N S V F: the model's probabilities are multiplied by these before the argmax")
+    ap.add_argument("--features", choices=FEATURES, default="rr_norm_rel", help="CNN input (see FEATURES)")
     ap.add_argument("--rr-reference", choices=("record", "running"), default="running",
                     help="the patient's mean RR: over the whole record, or the running mean of the last 300 beats")
     ap.add_argument("--epochs", type=int, default=10)
@@ -301,113 +287,119 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads, fixed for the whole run")
     ap.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one training run per seed")
+    ap.add_argument("--jobs", type=int, default=1, help="seeds run in this many worker processes at once")
+    ap.add_argument("--save-proba", default=None, help=".npz of every seed's out-of-fold probabilities")
     ap.add_argument("--beats-cache", default=None, help=".npz of the beats: read if it exists, else written")
     ap.add_argument("--no-intra-patient", action="store_true", help="skip the leaky comparison (faster tuning)")
     ap.add_argument("--strict-patients", action="store_true",
                     help="leave out of DS2 the patient DS1 shares with it (record 202 = patient of 201)")
     ap.add_argument("--track", action="store_true", help="record every training run with MLflow")
     ap.add_argument("--verbose", action="store_true", help="one line per epoch")
-    ap.add_argument("--tiny", action="store_true", help="smoke test: 8 records, 1 epoch, seeds 0 and 1")
+    ap.add_argument("--tiny", action="store_true", help="smoke test: 8 records, 1 epoch, 40 trees, seeds 0 and 1")
     args = ap.parse_args(argv)
+    if min(args.decision_weights) <= 0:
+        ap.error(f"--decision-weights must be positive, got {args.decision_weights}")
+    if not 0 <= args.cnn_weight <= 1:
+        ap.error(f"--cnn-weight must be between 0 and 1, got {args.cnn_weight}")
     if args.tiny:
         args.records, args.epochs = args.records or list(TINY_RECORDS), 1
-        args.seeds = args.seeds if argv and "--seeds" in argv else [0, 1]
+        args.trees = min(args.trees, 40)
+        given = sys.argv[1:] if argv is None else argv
+        args.seeds = args.seeds if "--seeds" in given else [0, 1]
         args.folds = min(args.folds, 2)
     return args
 
 
-def inter_patient_folds(d: dict, args) -> tuple[str, list, list[str]]:
-    """The key, the (train, test) folds and the shared patients of the inter-patient evaluation."""
-    record, subject = d["record"], d["subject"]
-    if args.cv == "ds1":
-        ds1 = np.flatnonzero(np.isin(record, DS1_RECORDS))
-        if ds1.size == 0:
-            raise SystemExit(f"--cv ds1 needs DS1 records {DS1_RECORDS}; none among these")
-        folds = [(ds1[tr], ds1[te]) for tr, te in grouped_folds(d["y"][ds1], subject[ds1], args.folds)]
-        for tr, te in folds:
-            check_no_leakage(subject, tr, te, names=["train patients", "held-out patients"])
-        return "ds1_cv", folds, []
-    train, test = de_chazal_split(record)
-    if len(train) == 0 or len(test) == 0:
-        raise SystemExit(f"--records must include DS1 and DS2 records; DS1 {DS1_RECORDS}, DS2 {DS2_RECORDS}")
-    shared = sorted(set(subject[train].tolist()) & set(subject[test].tolist()))
-    if args.strict_patients and shared:
-        test = test[~np.isin(subject[test], shared)]
-        print(f"--strict-patients: DS2 beats of patient(s) {shared} (also in DS1) left out of the test set")
-        shared = []
-    elif shared:
-        print(f"note: the conventional DS1/DS2 split shares patient(s) {shared} (records 201 in DS1 and 202 in DS2 "
-              "come from one man); kept for comparability with the literature; --strict-patients drops them")
-    check_no_leakage(record, train, test, names=["DS1", "DS2"])
-    return "ds2", [(train, test)], shared
+def intra_folds_for(y: np.ndarray, folds: list, args):
+    """The leaky comparison's folds for one seed (None when skipped): the same beats and as many training beats,
+    split at random, patients on both sides."""
+    pool = np.sort(np.concatenate(folds[0]))  # the beats of the inter-patient evaluation
+
+    def make(seed: int) -> list | None:
+        if args.no_intra_patient:
+            return None
+        if len(folds) > 1:
+            return [(pool[a], pool[b]) for a, b in beat_folds(y[pool], len(folds))]
+        return [intra_patient_split(y, pool, len(folds[0][0]), seed)]
+    return make
+
+
+def summarise(runs: list[dict], part: str, model: str, args, sizes: dict) -> dict:
+    """The model's scores over seeds for one part, with its components' under ``components`` (ensemble)."""
+    out = {**over_seeds([r[part][model] for r in runs], args.seeds), **sizes}
+    if model == "ensemble":
+        out["components"] = {m: {**over_seeds([r[part][m] for r in runs], args.seeds), **sizes}
+                             for m in components(model)}
+    return out
+
+
+def save_proba(path: str, runs: list[dict], y: np.ndarray, record: np.ndarray) -> None:
+    """Every seed's out-of-fold probabilities of every component (``{part}_{model}_seed{s}``), for offline study."""
+    arrays = {"y": y, "record": record.astype(str)}
+    for r in runs:
+        for part, probs in r["proba"].items():
+            for name, p in probs.items():
+                arrays[f"{part}_{name}_seed{r['seed']}"] = p.astype(np.float32)  # half the size, ample precision
+    np.savez_compressed(path, **arrays)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    import torch
-
-    torch.set_num_threads(args.threads)  # fixed here, not by the environment: the sums' order is part of a result
     t_start = time.perf_counter()
     d = load_beats(args.path, args.records, args.decimate, args.beats_cache)
     info = d["info"]
     what = "the real MIT-BIH Arrhythmia Database" if info["data"] == "real" else \
         "SYNTHETIC MIT-BIH-like records (helpers.data.synthetic.mitbih_ecg), not the real database"
-    print(f"data: {what}; {info['records']} records, {info['beats']:,} N/S/V/F beats at {info['fs_hz']:g} Hz",
-          flush=True)
-    X = model_inputs(args.features, d["X"], d["rr"], d["record"], args.rr_reference)
+    print(f"data: {what}; {info['records']} records, {info['beats']:,} N/S/V/F beats at {info['fs_hz']:g} Hz; "
+          f"model {args.model}", flush=True)
+    inputs = {}
+    if "cnn" in components(args.model):
+        inputs["cnn"] = model_inputs(args.features, d["X"], d["rr"], d["record"], args.rr_reference)
+    if "features" in components(args.model):
+        inputs["features"] = feature_table(d["X"], d["rr"], d["record"], info["fs_hz"], args.rr_reference)
     y = d["y"]
     key, folds, shared = inter_patient_folds(d, args)
-    pool = np.sort(np.concatenate(folds[0]))  # the beats of the inter-patient evaluation
-    result: dict = {}
-    seconds = {"inter": 0.0, "intra": 0.0}
-    inter_runs, intra_runs = [], []
-    for seed in args.seeds:
-        s_inter, s = run_folds(X, y, folds, args, seed, key)
-        inter_runs.append(s_inter)
-        seconds["inter"] += s
-        if not args.no_intra_patient:
-            # the same beats and as many training beats, split at random: patients on both sides
-            intra = beat_folds(y[pool], len(folds)) if len(folds) > 1 else \
-                [intra_patient_split(y, pool, len(folds[0][0]), seed)]
-            intra = [(pool[a], pool[b]) for a, b in intra] if len(folds) > 1 else intra
-            s_intra, s = run_folds(X, y, intra, args, seed, "intra_patient")
-            intra_runs.append(s_intra)
-            seconds["intra"] += s
-        print(f"seed {seed}: {key} macro F1 {_fmt(s_inter['macro_f1'])}, S Se {_fmt(s_inter['per_class']['S']['se'])}"
-              f" +P {_fmt(s_inter['per_class']['S']['ppv'])}, V Se {_fmt(s_inter['per_class']['V']['se'])} +P "
-              f"{_fmt(s_inter['per_class']['V']['ppv'])}", flush=True)
+    runs = run_seeds(inputs, y, folds, intra_folds_for(y, folds, args), args, key)
+    for r in runs:
+        s = r[key][args.model]
+        print(f"seed {r['seed']}: {key} macro F1 {fmt(s['macro_f1'])}, S Se {fmt(s['per_class']['S']['se'])} +P "
+              f"{fmt(s['per_class']['S']['ppv'])}, V Se {fmt(s['per_class']['V']['se'])} +P "
+              f"{fmt(s['per_class']['V']['ppv'])}", flush=True)
+    if args.save_proba:
+        save_proba(args.save_proba, runs, y, d["record"])
     sizes = {"n_train": int(np.mean([len(tr) for tr, _ in folds])), "n_test": int(sum(len(te) for _, te in folds))}
-    result[key] = {**over_seeds(inter_runs, args.seeds), **sizes}
+    seconds = {part: sum(r["seconds"].get(part, 0.0) for r in runs) for part in (key, "intra_patient")}
+    result: dict = {key: summarise(runs, key, args.model, args, sizes)}
     result["rr_only_logistic"] = rr_only_baseline(d, folds, args.rr_reference)
     print(f"{key}, logistic regression on RR alone: " + "; ".join(
-        f"{k} RR macro F1 {_fmt(v['macro_f1'])}, S Se {_fmt(v['per_class']['S']['se'])} +P "
-        f"{_fmt(v['per_class']['S']['ppv'])}" for k, v in result["rr_only_logistic"].items()), flush=True)
-    _report(key, result[key], seconds["inter"])
-    result["intra_patient"] = {**over_seeds(intra_runs, args.seeds), **sizes} if intra_runs else None
-    if intra_runs:
-        _report("intra_patient", result["intra_patient"], seconds["intra"])
-        print(f"intra-patient minus {key} macro F1: {_gap(result['intra_patient'], result[key])} "
+        f"{k} RR macro F1 {fmt(v['macro_f1'])}, S Se {fmt(v['per_class']['S']['se'])} +P "
+        f"{fmt(v['per_class']['S']['ppv'])}" for k, v in result["rr_only_logistic"].items()), flush=True)
+    for name, part in result[key].get("components", {}).items():
+        print(report_line(f"{key} ({name} alone)", part), flush=True)
+    print(report_line(f"{key} ({args.model})", result[key], seconds[key]), flush=True)
+    result["intra_patient"] = None if args.no_intra_patient else summarise(runs, "intra_patient", args.model,
+                                                                          args, sizes)
+    if result["intra_patient"]:
+        print(report_line("intra_patient", result["intra_patient"], seconds["intra_patient"]), flush=True)
+        print(f"intra-patient minus {key} macro F1: {gap(result['intra_patient'], result[key])} "
               "(the patient-leakage gap)", flush=True)
-    n_wave = X.shape[1] - 5
+    uses_cnn = "cnn" in inputs
     result.update({
         "evaluation": f"DS1 leave-patients-out, {args.folds} grouped folds, pooled" if args.cv else "DS1 -> DS2",
-        "seeds": list(args.seeds), "train_seconds": round(seconds["inter"] + seconds["intra"], 1),
-        "total_seconds": round(time.perf_counter() - t_start, 1), "data": info["data"], "model": "BeatCNN",
-        "num_parameters": BeatCNN(X.shape[1], len(CLASSES), channels=tuple(args.channels),
-                                  verbose=False).num_parameters(),
-        "features": args.features, "rr_reference": args.rr_reference, "waveform_channels": n_wave, "shared_patients": shared,
-        "strategy": args.strategy, "epochs": args.epochs, "channels": list(args.channels), "lr": args.lr,
-        "batch_size": args.batch_size, "threads": args.threads, "device": args.device,
+        "seeds": list(args.seeds), "train_seconds": round(seconds[key] + seconds["intra_patient"], 1),
+        "total_seconds": round(time.perf_counter() - t_start, 1), "data": info["data"], "model": args.model,
+        "num_parameters": BeatCNN(inputs["cnn"].shape[1], len(CLASSES), channels=tuple(args.channels),
+                                  verbose=False).num_parameters() if uses_cnn else None,
+        "num_features": inputs["features"].shape[1] if "features" in inputs else None,
+        "features": args.features, "rr_reference": args.rr_reference, "shared_patients": shared,
+        "waveform_channels": inputs["cnn"].shape[1] - 5 if uses_cnn else None, "cnn_weight": args.cnn_weight,
+        "decision_weights": dict(zip(CLASSES, args.decision_weights)),
+        "trees": args.trees, "strategy": args.strategy, "epochs": args.epochs, "channels": list(args.channels),
+        "lr": args.lr, "batch_size": args.batch_size, "threads": args.threads, "device": args.device,
         "records": info["records"], "beats": info["beats"], "fs_hz": info["fs_hz"],
         "anchor_de_chazal_2004": ANCHOR})
     print(json.dumps(result), flush=True)
     return result
-
-
-def _gap(a: dict, b: dict) -> str:
-    if a["macro_f1"] is None or b["macro_f1"] is None:
-        return "n/a"
-    return f"{a['macro_f1'] - b['macro_f1']:+.3f}"
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def run_tiny(env: dict, *extra: str) -> tuple[dict, list[str]]:
 @pytest.mark.slow
 def test_tiny_run_says_which_data_and_prints_mean_and_spread_over_seeds_last(course_env_vars, tmp_path):
     env = {**os.environ, **course_env_vars, "BIOSIGNAL_MLRUNS": str(tmp_path / "mlruns")}
-    result, lines = run_tiny(env, "--track")
+    result, lines = run_tiny(env, "--track", "--model", "ensemble")
     assert result["data"] == "synthetic" and result["seeds"] == [0, 1]
     assert any(line.startswith("data: SYNTHETIC") for line in lines)  # said in words, not only in the JSON
     check_scores(result["ds2"], [0, 1])
@@ -53,6 +53,10 @@ def test_tiny_run_says_which_data_and_prints_mean_and_spread_over_seeds_last(cou
     assert result["ds2"]["n_train"] == result["intra_patient"]["n_train"]  # like for like
     assert result["train_seconds"] > 0 and result["epochs"] == 1 and result["records"] == 8
     assert result["features"] == "rr_norm_rel" and result["rr_reference"] == "running"  # the tuned defaults
+    assert result["model"] == "ensemble" and result["num_features"] > 5 and result["num_parameters"] > 0
+    for name, part in result["ds2"]["components"].items():  # the ensemble's parts, scored on the same beats
+        check_scores(part, [0, 1])
+        assert name in ("cnn", "features") and part["n_test"] == result["ds2"]["n_test"]
     assert result["shared_patients"] == []  # the tiny records hold neither 201 nor 202
     assert result["anchor_de_chazal_2004"]["V"] == {"se": 0.777, "ppv": 0.819}
     assert (tmp_path / "mlruns" / "mlflow.db").is_file()  # --track recorded the runs
@@ -74,10 +78,18 @@ def test_cv_ds1_leaves_patients_out_within_ds1_and_prints_the_same_shape(course_
         n_ds1 = int(np.isin(z["record"], ["106", "208", "209", "223"]).sum())
     assert result["ds1_cv"]["n_test"] == result["intra_patient"]["n_test"] == n_ds1 < result["beats"]
     assert result["evaluation"].startswith("DS1 leave-patients-out")
+    assert result["model"] == "features" and result["num_parameters"] is None  # the default: no network
+    assert "components" not in result["ds1_cv"]
+    assert result["ds1_cv"]["per_class"]["V"]["se"] > 0.5  # the tiny records' ventricular beats are found
+    # again from the cache, the seeds in two worker processes, the probabilities kept: the same numbers
     again, _ = run_tiny({**os.environ, **course_env_vars}, "--cv", "ds1", "--beats-cache", str(cache),
-                        "--seeds", "0", "--no-intra-patient")
+                        "--no-intra-patient", "--jobs", "2", "--save-proba", str(tmp_path / "proba.npz"))
     assert again["beats"] == result["beats"] and again["intra_patient"] is None
-    assert again["ds1_cv"]["per_seed"][0] == result["ds1_cv"]["per_seed"][0]  # deterministic for one seed
+    assert again["ds1_cv"]["per_seed"] == result["ds1_cv"]["per_seed"]
+    with np.load(tmp_path / "proba.npz") as z:  # out-of-fold probabilities of every seed, for offline study
+        p = z["ds1_cv_features_seed1"]
+        assert p.shape == (n_ds1, 4)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_leave_patients_out_folds_keep_each_patient_on_one_side():
@@ -121,3 +133,36 @@ def test_the_default_inputs_are_relative_to_each_patient():
             assert not np.allclose(x[:6, -5:], x[6:, -5:])
     assert shapes == {"raw": (12, 6, 20), "rr_norm": (12, 6, 20), "rr_norm_shape": (12, 7, 20),
                       "rr_norm_rel": (12, 6, 20)}
+
+
+def test_the_ensemble_averages_its_parts_probabilities_and_the_decision_weights_shift_the_priors():
+    sys.path.insert(0, str(SCRIPT.parent))
+    from mitbih_interpatient import combine, components, parse_args
+
+    probs = {"cnn": np.array([[0.9, 0.1, 0.0, 0.0]]), "features": np.array([[0.1, 0.7, 0.2, 0.0]])}
+    args = parse_args(["--model", "ensemble", "--cnn-weight", "0.25", "--decision-weights", "1", "1", "1", "1"])
+    assert components(args.model) == ("cnn", "features")
+    np.testing.assert_allclose(combine(probs, args), [[0.3, 0.55, 0.15, 0.0]])
+    assert components("features") == ("features",)
+    cnn = parse_args(["--model", "cnn", "--decision-weights", "1", "3", "1", "1"])
+    np.testing.assert_allclose(combine(probs, cnn), [[0.9, 0.3, 0.0, 0.0]])  # S now wins this beat
+    assert parse_args([]).decision_weights == [1.0, 1.0, 1.5, 1.0]          # the default leans towards V
+    for bad in (["--cnn-weight", "1.5"], ["--decision-weights", "1", "0", "1", "1"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
+
+
+def test_feature_table_is_relative_to_each_patient():
+    sys.path.insert(0, str(SCRIPT.parent))
+    from mitbih_features import feature_table
+
+    rng = np.random.default_rng(0)
+    t = np.arange(126) / 180.0 - 0.25
+    beat = (np.exp(-0.5 * (t / 0.012) ** 2) + 0.15 * np.exp(-0.5 * ((t + 0.16) / 0.02) ** 2)).astype(np.float32)
+    X = beat[None, None] * (1 + 0.01 * rng.standard_normal((30, 1, 1))).astype(np.float32)
+    rr = np.ones((30, 5), np.float32)
+    X2, rr2 = np.r_[X, 2.5 * X], np.r_[rr, rr * 0.6]        # a second patient: other gain, faster heart
+    rr2[:, 3:] = 1.0
+    F = feature_table(X2, rr2, np.repeat(["a", "b"], 30), 180.0)
+    assert F.shape[0] == 60 and F.shape[1] % 2 == 0
+    np.testing.assert_allclose(F[:30], F[30:], atol=1e-3)   # neither gain nor heart rate survives
