@@ -166,3 +166,19 @@ def test_feature_table_is_relative_to_each_patient():
     F = feature_table(X2, rr2, np.repeat(["a", "b"], 30), 180.0)
     assert F.shape[0] == 60 and F.shape[1] % 2 == 0
     np.testing.assert_allclose(F[:30], F[30:], atol=1e-3)   # neither gain nor heart rate survives
+
+
+def test_the_feature_model_gives_the_same_probabilities_at_any_thread_count():
+    sys.path.insert(0, str(SCRIPT.parent))
+    from mitbih_features import fit_predict_features
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 600)
+    F = rng.standard_normal((600, 12)) + y[:, None] * 0.5  # learnable, not trivially
+    train, test = np.arange(450), np.arange(450, 600)
+    one, _ = fit_predict_features(F, y, train, test, 0, n_outputs=4, threads=1, max_iter=30)
+    two, _ = fit_predict_features(F, y, train, test, 0, n_outputs=4, threads=2, max_iter=30)
+    other_seed, _ = fit_predict_features(F, y, train, test, 1, n_outputs=4, threads=1, max_iter=30)
+    np.testing.assert_array_equal(one, two)
+    assert not np.array_equal(one, other_seed)  # the seed draws the features each split may use
+    assert (one.argmax(1) == y[test]).mean() > 0.4
