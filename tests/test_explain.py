@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from helpers.evaluate import explain
-from helpers.evaluate.explain import attribute, plot_overlay, randomization_sanity_check
+from helpers.evaluate.explain import attribute, plot_overlay, randomization_sanity_check, sanity_table
 from helpers.models import CNN1D
 from helpers.train import TrainConfig, fit, set_seed
 
@@ -59,7 +59,7 @@ def test_attributions_have_the_shape_of_the_input(method, trained):
     assert attribute(model, x[:3], target=np.array([0, 1, 1]), method=method, n_steps=8).shape == x[:3].shape
 
 
-@pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
+@pytest.mark.parametrize("method", METHODS)
 def test_attribution_mass_falls_in_the_window_the_model_reads(method):
     a = np.abs(attribute(WindowModel(), signals(), target=1, method=method))
     assert a[..., START:STOP].sum() / a.sum() > 0.99
@@ -71,6 +71,18 @@ def test_integrated_gradients_are_complete():
     with torch.no_grad():
         gap = (model(x)[:, 1] - model(torch.zeros_like(x))[:, 1]).numpy()
     np.testing.assert_allclose(a.reshape(6, -1).sum(1), gap, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize(("stdevs", "n_samples", "rtol"), [(0.0, 256, 0.02), (0.1, 256, 0.05)])
+def test_gradient_shap_is_approximately_complete(stdevs, n_samples, rtol):
+    """SHAP values add up to f(x) - f(baseline) in expectation: a Monte-Carlo estimate, close with enough draws
+    (exact up to sampling error without input noise; the noise adds its own small error)."""
+    model, x = WindowModel(), signals(6)
+    a = attribute(model, x, target=1, method="gradient_shap", n_samples=n_samples, stdevs=stdevs)
+    with torch.no_grad():
+        gap = (model(x)[:, 1] - model(torch.zeros_like(x))[:, 1]).numpy()
+    np.testing.assert_allclose(a.reshape(6, -1).sum(1), gap, rtol=rtol, atol=0.02)
+    assert np.abs(gap).max() > 0.5  # the outputs do move: completeness is not met by zeros
 
 
 def test_gradient_shap_is_seeded():
@@ -148,3 +160,19 @@ def test_sanity_check_can_judge_the_waveform_channels_alone():
     assert everything["spearman"] > waveform["spearman"] + 0.2
     with pytest.raises(ValueError, match=r"channels=\[6\]: the input has channels 0..5"):
         randomization_sanity_check(model, x, target=0, channels=[6], **kwargs)
+
+
+def test_the_sanity_table_separates_gradients_from_gradient_times_input(trained):
+    """On the trained bump detector, saliency (the gradient alone) changes completely with random weights; the
+    maps of integrated gradients and GradientShap are multiplied by the input, so part of them is the signal and
+    survives randomisation (Adebayo et al.'s finding for gradient x input): their rank correlation is higher."""
+    model, x = trained
+    table = sanity_table(model, x, target=1)
+    assert list(table.index) == METHODS and table["passed"].dtype == bool
+    for method in METHODS:   # the table is the single-method check, method by method
+        assert table.loc[method, "spearman"] == pytest.approx(
+            randomization_sanity_check(model, x, target=1, method=method)["spearman"])
+    rho = table["spearman"]
+    assert abs(rho["saliency"]) < 0.2 and table.loc["saliency", "passed"]
+    assert rho["integrated_gradients"] > rho["saliency"] + 0.3 and rho["gradient_shap"] > rho["saliency"] + 0.3
+    assert table["passed"].tolist() == [bool(abs(r) < 0.5) for r in rho]

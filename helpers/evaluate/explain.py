@@ -221,6 +221,33 @@ def randomization_sanity_check(model: nn.Module, x, target, method: str = "salie
     return out
 
 
+def sanity_table(model: nn.Module, x, target, methods: Sequence[str] = METHODS, **kwargs):
+    """The randomisation check of several methods on the same inputs, as one table.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Not modified.
+    x : array or tensor, shape (N, C, T)
+    target : int or array of int, shape (N,)
+    methods : sequence of str
+        See :func:`attribute`; default all three.
+    **kwargs
+        Passed to :func:`randomization_sanity_check` (``threshold``, ``seed``, ``channels``, attribution options).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per method: ``spearman`` (rank correlation of |attribution| between the trained and the
+        randomised model, mean over the N examples) and ``passed`` (``|spearman| < threshold``).
+    """
+    import pandas as pd
+
+    rows = {m: randomization_sanity_check(model, x, target, m, **kwargs) for m in methods}
+    return pd.DataFrame({m: {"spearman": r["spearman"], "passed": r["passed"]} for m, r in rows.items()}).T.astype(
+        {"spearman": float, "passed": bool})
+
+
 def plot_overlay(model: nn.Module, x_single, fs: float, target: int, method: str = "integrated_gradients", *,
                  channel: int = 0, ax=None, title: str | None = None, **attribute_kwargs):
     """Draw one signal coloured by its attribution (via ``helpers.evaluate.plots.plot_attribution``).
