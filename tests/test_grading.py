@@ -44,6 +44,16 @@ WRONG_ANSWERS = {
             "    return m\n"
         ),
         "metrics_tests",
+    ), (
+        "cnn_solution",
+        (
+            "\n\n\ndef build_cnn(in_channels, n_outputs, input_length=None):\n"
+            "    # the classic slip: global pooling before any convolution; right shape, budget and gradients, but\n"
+            "    # the network sees only each window's mean, which is 0 after standardisation\n"
+            "    return nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Conv1d(in_channels, 16, 1), nn.BatchNorm1d(16),\n"
+            "                         nn.ReLU(), nn.Flatten(), nn.Linear(16, n_outputs))\n"
+        ),
+        "cnn_tests_learns",
     )],
     "mitbih_beats": [(
         "aami_solution",
