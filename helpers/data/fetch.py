@@ -68,9 +68,8 @@ from helpers.data.transfer import (
     transfer,
 )
 
-__all__ = ["DATA_ENV", "DEFAULT_ROOT", "RETRIES", "ChecksumError", "DataFormatError", "DataUnavailableError",
-           "RemoteFile", "atomic_dir", "atomic_write", "cache_dir", "cache_root", "download", "fetch_bytes",
-           "fetch_files", "file_digest", "offline_message", "recorded_digest", "verified"]
+# Errors live in helpers.data.errors and the cache in helpers.data.cache: import them from there.
+__all__ = ["RETRIES", "RemoteFile", "download", "fetch_bytes", "fetch_files"]
 
 RETRIES = 2              # extra attempts after a failed transfer (waiting 1 s, then 2 s)
 
