@@ -8,6 +8,7 @@
 An attribution map is only evidence if it depends on what the model learned. ``randomization_sanity_check``
 (Adebayo et al., 2018) re-initialises the weights and checks that the map changes: a method whose map
 survives randomisation is showing the input (edges, large peaks), not the model.
+``sanity_table`` runs the check for several methods on the same inputs and returns one row per method.
 """
 
 from __future__ import annotations
