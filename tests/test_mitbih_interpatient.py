@@ -88,7 +88,7 @@ def test_cv_ds1_leaves_patients_out_within_ds1_and_prints_the_same_shape(course_
     assert again["ds1_cv"]["per_seed"] == result["ds1_cv"]["per_seed"]
     with np.load(tmp_path / "proba.npz") as z:  # out-of-fold probabilities of every seed, for offline study
         p = z["ds1_cv_features_seed1"]
-        assert p.shape == (n_ds1, 4)
+        assert p.shape == (n_ds1, 4) and z["ds1_cv_tested_seed1"].dtype.kind == "i"
         np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
 
 
