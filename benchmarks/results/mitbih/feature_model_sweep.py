@@ -1,4 +1,9 @@
-"""Feature-model variants on real DS1, leave-patients-out (the benchmark's 5 grouped folds); OOF probs saved."""
+"""Feature-model variants on real DS1, leave-patients-out (the benchmark's 5 grouped folds); OOF probs saved.
+
+The script behind ``nvidia-h100-x1_2026-12-06_feature_model_sweep.{log,jsonl}`` (issue 22), kept as it ran: from the
+repository root on the device, ``python3 .device_data/sweep22.py 7`` with the DS1 beats cached by
+``mitbih_interpatient.py --beats-cache .device_data/ds1_beats.npz``. At that time the trees' default was 200.
+"""
 import json, os, sys, time
 import numpy as np
 sys.path.insert(0, "benchmarks"); sys.path.insert(0, ".")
