@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.evaluate.splits import DS1_RECORDS, DS2_RECORDS, check_no_leakage, de_chazal_split
+from helpers.data.mitbih_records import DS1_RECORDS, DS2_RECORDS
+from helpers.evaluate.splits import check_no_leakage, de_chazal_split
 
 
 def grouped_folds(y, groups, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -70,3 +70,25 @@ def test_helpers_top_level_holds_only_the_layers():
     folders = here - modules
     assert modules <= TOP_LEVEL, f"modules outside a layer folder: {sorted(modules - TOP_LEVEL)}"
     assert folders <= LAYERS, f"folders that are not a layer: {sorted(folders - LAYERS)}"
+
+
+def _reexports(path: Path) -> list[str]:
+    """Names a module lists in ``__all__`` but only imports: a second address for something defined elsewhere."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    imported, exported = set(), []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imported |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            exported = list(ast.literal_eval(node.value))
+    return [name for name in exported if name in imported]
+
+
+def test_no_module_re_exports_what_another_module_defines():
+    # A package's __init__ gathers its modules' names on purpose (``from helpers.signal import bandpass``); any other
+    # module that lists an imported name in __all__ gives one thing two addresses, and a newcomer two places to look.
+    found = {str(p.relative_to(ROOT)): names for p in (ROOT / "helpers").rglob("*.py")
+             if p.name != "__init__.py" and (names := _reexports(p))}
+    assert not found, f"import these from the module that defines them, not from: {found}"

@@ -197,7 +197,8 @@ def test_check_no_leakage_refuses_what_is_neither_positions_nor_a_mask(bad, mess
 
 
 def test_de_chazal_split_keeps_ds1_and_ds2_apart_and_leaves_paced_records_out():
-    from helpers.evaluate.splits import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS, de_chazal_split
+    from helpers.data.mitbih_records import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS
+    from helpers.evaluate.splits import de_chazal_split
 
     assert len(DS1_RECORDS) == len(DS2_RECORDS) == 22 and not set(DS1_RECORDS) & set(DS2_RECORDS)
     records = np.array(["101", "100", "102", "101", "234", "999"])

@@ -26,7 +26,8 @@ from sklearn.model_selection import (
 # module's API because de_chazal_split is defined by them.
 from helpers.data.mitbih_records import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS
 
-__all__ = ["DS1_RECORDS", "DS2_RECORDS", "PACED_RECORDS", "LeakageError", "LeaveOneSubjectOut", "SplitIndices",
+# The DS1/DS2/paced record lists are defined in helpers.data.mitbih_records: import them from there.
+__all__ = ["LeakageError", "LeaveOneSubjectOut", "SplitIndices",
            "SubjectKFold", "check_no_leakage", "class_ratios", "de_chazal_split", "describe_split", "positions",
            "train_val_test_split"]
 
