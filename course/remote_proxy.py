@@ -160,6 +160,9 @@ class RemoteProxy:
     """A kernel object held by reference; see the module docstring."""
 
     __slots__ = ("_generation", "_id", "_link", "_mro", "_name")
+    # Read on the class by rpc_codec.encode: a proxy goes back as its reference at once, without the isinstance and
+    # attribute tests that would each cost a round trip to the kernel (a training step sends every parameter).
+    passed_by_reference = True
 
     def __init__(self, link: KernelLink, key: int, mro: tuple):
         for slot, value in (("_link", link), ("_id", key), ("_mro", mro), ("_generation", link.generation),

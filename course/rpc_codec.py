@@ -78,6 +78,8 @@ def encode(value, to_ref, depth: int = 0):
         return {"t": "range", "v": [value.start, value.stop, value.step]}
     if value is Ellipsis:
         return {"t": "ellipsis"}
+    if getattr(kind, "passed_by_reference", False):  # a proxy: asking it what it is would cost kernel requests
+        return to_ref(value)
     tagged = _encode_library(value, to_ref, depth)
     return tagged if tagged is not None else to_ref(value)
 

@@ -283,3 +283,16 @@ def _no_refs(obj):
 
 def _round_trip(value):
     return rpc_codec.decode(json.loads(json.dumps(rpc_codec.encode(value, _no_refs))), _no_refs)
+
+
+def test_sending_kernel_objects_back_costs_one_request_per_call_not_one_per_question(kernel):
+    # A training step in a test cell sends every parameter of the student's model back to the kernel (an optimiser
+    # step, load_state_dict); each proxy must go as its reference, not after isinstance/requires_grad round trips.
+    link, _, sent = kernel
+    ns = _namespace(link)
+    _ok(run_test_cell("_m = build(2, 3, 50)\n_ps = tuple(_m.parameters())\n"
+                      "_loss = nn.functional.cross_entropy(_m(torch.randn(4, 2, 50)), torch.tensor([0, 1, 2, 0]))",
+                      ns, 1))
+    before = len(sent)
+    _ok(run_test_cell("_g = torch.autograd.grad(_loss, _ps)", ns, 2))
+    assert len(sent) - before <= 2, f"{len(sent) - before} requests: {sent[before:][:6]}"
