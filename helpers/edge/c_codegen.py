@@ -199,21 +199,25 @@ class _EMIT:
         return f"{o.strideH}, {o.strideW}, {ph}, {pw}, {o.dilationHFactor}, {o.dilationWFactor}"
 
     @staticmethod
-    def CONV_2D(op, T, em, buf, zp, sc):
+    def _conv_call(kernel, op, T, em, buf, zp, sc, depthwise: bool = False):
+        """One call of a convolution kernel (the arguments in the order the C kernels take them); a depthwise
+        convolution also passes its channel multiplier."""
         x, w, y = op.inputs[0], op.inputs[1], op.outputs[0]
         bias, m, s, lo, hi = _EMIT._conv_params(op, T, em, zp, sc)
-        em.call(f"k_conv2d({buf(x)}, {em.const(T[x].shape, 'int32_t')}, {buf(w)}, {em.const(T[w].shape, 'int32_t')}, "
-                f"{bias}, {buf(y)}, {em.const(T[y].shape, 'int32_t')}, {_EMIT._spatial(op, T)}, {-zp(x)}, {zp(y)}, "
-                f"{m}, {s}, {lo}, {hi})")
+        args = [buf(x), em.const(T[x].shape, 'int32_t'), buf(w), em.const(T[w].shape, 'int32_t'), bias, buf(y),
+                em.const(T[y].shape, 'int32_t'), _EMIT._spatial(op, T)]
+        if depthwise:
+            args.append(T[w].shape[3] // T[x].shape[3])
+        args += [-zp(x), zp(y), m, s, lo, hi]
+        em.call(f"{kernel}({', '.join(str(a) for a in args)})")
+
+    @staticmethod
+    def CONV_2D(op, T, em, buf, zp, sc):
+        _EMIT._conv_call("k_conv2d", op, T, em, buf, zp, sc)
 
     @staticmethod
     def DEPTHWISE_CONV_2D(op, T, em, buf, zp, sc):
-        x, w, y = op.inputs[0], op.inputs[1], op.outputs[0]
-        bias, m, s, lo, hi = _EMIT._conv_params(op, T, em, zp, sc)
-        dm = T[w].shape[3] // T[x].shape[3]
-        em.call(f"k_depthwise_conv2d({buf(x)}, {em.const(T[x].shape, 'int32_t')}, {buf(w)}, "
-                f"{em.const(T[w].shape, 'int32_t')}, {bias}, {buf(y)}, {em.const(T[y].shape, 'int32_t')}, "
-                f"{_EMIT._spatial(op, T)}, {dm}, {-zp(x)}, {zp(y)}, {m}, {s}, {lo}, {hi})")
+        _EMIT._conv_call("k_depthwise_conv2d", op, T, em, buf, zp, sc, depthwise=True)
 
     @staticmethod
     def FULLY_CONNECTED(op, T, em, buf, zp, sc):
