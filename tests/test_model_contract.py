@@ -273,3 +273,25 @@ def test_importing_helpers_models_imports_no_family_until_one_is_asked_for():
             "m.CNN1D; print('helpers.models.cnn1d' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[]", "True"], out
+
+
+def test_every_family_config_shares_the_base_config_and_its_small_preset():
+    import dataclasses
+    import importlib
+
+    from helpers.models.base import ModelConfig
+    from helpers.models.cnn1d import CNN1DConfig
+    from helpers.models.cnn_lstm import CNNLSTMConfig
+    from helpers.models.signal_transformer import SignalTransformerConfig
+
+    for family in ("beat_cnn", "cnn1d", "cnn_lstm", "eeg_sequence", "signal_transformer", "tiny_transformer"):
+        importlib.import_module(f"helpers.models.{family}")
+    configs = ModelConfig.__subclasses__()
+    assert len(configs) == 6, [c.__name__ for c in configs]
+    for cls in configs:
+        verbose = {f.name: f for f in dataclasses.fields(cls)}["verbose"]
+        assert verbose.kw_only and verbose.default is True, cls.__name__
+    assert CNNLSTMConfig.small(head_hidden=8) == CNNLSTMConfig(channels=(16, 32), lstm_hidden=32, head_hidden=8)
+    assert SignalTransformerConfig.small().d_model == 64 < SignalTransformerConfig().d_model
+    with pytest.raises(NotImplementedError, match="CNN1DConfig has no small preset"):
+        CNN1DConfig.small()

@@ -32,14 +32,34 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import fields, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
 ConfigT = TypeVar("ConfigT")
+
+
+@dataclass
+class ModelConfig:
+    """What every family's config (a dataclass that inherits this) shares: the size-report switch and a CPU preset.
+
+    A family lists its own hyper-parameters as fields and, where it has one, its CPU-sized preset as the class
+    attribute ``SMALL`` (field name -> value), which :meth:`small` applies.
+    """
+
+    # keyword-only, so that it comes after every family's own fields and never takes a positional argument
+    verbose: bool = field(default=True, kw_only=True)  # print the parameter count at construction
+    SMALL: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def small(cls, **overrides: Any):
+        """The family's CPU-sized preset (``SMALL``) with ``overrides`` on top; for lessons, tests and laptops."""
+        if not cls.SMALL:
+            raise NotImplementedError(f"{cls.__name__} has no small preset (SMALL is empty)")
+        return cls(**{**cls.SMALL, **overrides})
 
 
 def num_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -59,7 +59,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel, merge_config
+from .base import ModelConfig, SignalModel, merge_config
 from .layers import ConvBNAct, get_activation, pool_keep, zero_padding
 
 #: Smallest RR value (s, or ratio) the log sees: a zero or negative feature (an attribution baseline of zeros, a
@@ -68,7 +68,7 @@ RR_FLOOR = 1e-2
 
 
 @dataclass
-class BeatCNNConfig:
+class BeatCNNConfig(ModelConfig):
     """Hyper-parameters of :class:`BeatCNN` (defaults sized for 0.7 s beats at 360 Hz on a CPU)."""
 
     rr_features: int = 5  # trailing input channels holding RR features (constant over the window); 0: none
@@ -80,7 +80,6 @@ class BeatCNNConfig:
     head_hidden: int = 32  # width of the fused layer before the logits
     dropout: float = 0.2  # on the fused features, before the head
     act: str = "relu"
-    verbose: bool = True  # print the parameter count at construction
 
 
 class BeatCNN(SignalModel):

@@ -24,12 +24,12 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel, merge_config
+from .base import ModelConfig, SignalModel, merge_config
 from .layers import ConvBNAct, pool_keep, zero_padding
 
 
 @dataclass
-class CNN1DConfig:
+class CNN1DConfig(ModelConfig):
     """Hyper-parameters of :class:`CNN1D` (defaults sized for CPU training on 10 s windows at ~125 Hz)."""
 
     channels: tuple[int, ...] = (16, 32, 32, 64, 64)  # feature maps per block; one max-pool per block
@@ -37,7 +37,6 @@ class CNN1DConfig:
     pool_size: int = 2  # time downsampling per block
     dropout: float = 0.3  # on the pooled features, before the head
     act: str = "relu"
-    verbose: bool = True  # print the parameter count at construction
 
 
 class CNN1D(SignalModel):

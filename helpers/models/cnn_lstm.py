@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -24,24 +25,20 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel, merge_config
+from .base import ModelConfig, SignalModel, merge_config
 from .layers import ConvBNAct, pool_keep, zero_padding
 
 
 @dataclass
-class CNNLSTMConfig:
+class CNNLSTMConfig(ModelConfig):
     channels: tuple[int, ...] = (32, 64, 128)  # one conv block (with 2x max-pooling) per entry
     kernel_size: int = 7
     lstm_hidden: int = 128  # per direction
     lstm_layers: int = 1
     head_hidden: int = 64
     dropout: float = 0.2
-    verbose: bool = True  # print the parameter count at construction
-
-    @classmethod
-    def small(cls, **overrides) -> CNNLSTMConfig:
-        """About 25 k parameters: channels 16-32, LSTM of 32 units per direction. For CPU lessons and tests."""
-        return cls(**{"channels": (16, 32), "lstm_hidden": 32, "head_hidden": 32, **overrides})
+    # small(): about 25 k parameters, channels 16-32 and an LSTM of 32 units per direction (CPU lessons and tests)
+    SMALL: ClassVar[dict[str, Any]] = {"channels": (16, 32), "lstm_hidden": 32, "head_hidden": 32}
 
 
 class CNNLSTM(SignalModel):

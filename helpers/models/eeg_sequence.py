@@ -43,13 +43,13 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel, merge_config
+from .base import ModelConfig, SignalModel, merge_config
 from .layers import zero_padding
 from .transformer_blocks import TransformerBlock, rotary_cos_sin
 
 
 @dataclass
-class EEGSequenceConfig:
+class EEGSequenceConfig(ModelConfig):
     window: int = 128  # samples per window (1 s at DEAP's 128 Hz)
     step: int = 64  # samples between window starts (50% overlap)
     spatial_filters: int = 16  # 1x1 convolution over the electrodes
@@ -60,7 +60,6 @@ class EEGSequenceConfig:
     n_layers: int = 1
     n_heads: int = 2  # Transformer only
     dropout: float = 0.25
-    verbose: bool = True  # print the parameter count at construction
 
     @classmethod
     def sized(cls, size: str, **overrides) -> EEGSequenceConfig:

@@ -28,19 +28,20 @@ Parameter count with the default config (1 input channel, 2 outputs): 8.33 M, pr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel, merge_config
+from .base import ModelConfig, SignalModel, merge_config
 from .layers import ConvBNAct, Mish, RMSNorm, SqueezeExcite, mish, zero_padding
 from .transformer_blocks import AttentionPool, TransformerBlock, rotary_cos_sin
 
 
 @dataclass
-class SignalTransformerConfig:
+class SignalTransformerConfig(ModelConfig):
     # temporal CNN backbone
     stem_kernel: int = 7
     channels: tuple[int, ...] = (32, 64, 128, 256)  # one entry per stage
@@ -63,17 +64,11 @@ class SignalTransformerConfig:
     # pooling and head
     pool_heads: int = 8
     head_hidden: int = 128
-    verbose: bool = True  # print the parameter count at construction
-
-    @classmethod
-    def small(cls, **overrides) -> SignalTransformerConfig:
-        """A ~0.2 M-parameter version for CPU lessons and tests: same design, narrower and shallower.
-
-        channels 16-32-64-64 with one block per stage, a 2-layer encoder of width 64 with 4 heads.
-        """
-        small = {"channels": (16, 32, 64, 64), "blocks": (1, 1, 1, 1), "d_model": 64, "n_layers": 2, "n_heads": 4,
-                 "ffn_hidden": 192, "pool_heads": 4, "head_hidden": 64}
-        return cls(**{**small, **overrides})
+    # small(): a ~0.2 M-parameter version for CPU lessons and tests, the same design narrower and shallower:
+    # channels 16-32-64-64 with one block per stage, a 2-layer encoder of width 64 with 4 heads
+    SMALL: ClassVar[dict[str, Any]] = {"channels": (16, 32, 64, 64), "blocks": (1, 1, 1, 1), "d_model": 64,
+                                       "n_layers": 2, "n_heads": 4, "ffn_hidden": 192, "pool_heads": 4,
+                                       "head_hidden": 64}
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -48,12 +48,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .base import SignalModel, merge_config
+from .base import ModelConfig, SignalModel, merge_config
 from .layers import zero_padding
 
 
 @dataclass
-class TinyPPGTransformerConfig:
+class TinyPPGTransformerConfig(ModelConfig):
     """Hyper-parameters of :class:`TinyPPGTransformer` (defaults: 60 s windows at 64 Hz, ~20 k parameters)."""
 
     # conv stages before the last one, which outputs d_model channels; the first one's output is the largest
@@ -69,7 +69,6 @@ class TinyPPGTransformerConfig:
     ffn_hidden: int = 64
     pos_kernel: int = 5  # depthwise conv over tokens giving the position code (odd)
     dropout: float = 0.1  # residual branches and before the head (training only; nothing to export)
-    verbose: bool = True  # print the parameter count at construction
 
 
 # --------------------------------------------------------------------------------------------------------------
