@@ -295,3 +295,21 @@ def test_every_family_config_shares_the_base_config_and_its_small_preset():
     assert SignalTransformerConfig.small().d_model == 64 < SignalTransformerConfig().d_model
     with pytest.raises(NotImplementedError, match="CNN1DConfig has no small preset"):
         CNN1DConfig.small()
+
+
+def test_the_plain_cnns_share_one_conv_pool_stack_with_the_old_parameter_names():
+    from helpers.models.beat_cnn import BeatCNN
+    from helpers.models.cnn1d import CNN1D
+    from helpers.models.layers import ConvPoolStack
+
+    cnn, beat = CNN1D(1, 2, 256, verbose=False), BeatCNN(4, 4, 252, rr_features=3, verbose=False)
+    assert isinstance(cnn.blocks, ConvPoolStack) and isinstance(beat.blocks, ConvPoolStack)
+    assert "blocks.0.0.0.weight" in cnn.state_dict() and "blocks.3.0.0.weight" in beat.state_dict()
+    stack = ConvPoolStack(2, (4, 8), kernel_size=5, pool_size=2).eval()
+    x = torch.randn(3, 2, 40)
+    keep = torch.ones(3, 1, 40, dtype=torch.bool)
+    keep[0, :, 24:] = False  # the first item is padded after 24 samples
+    y, kept = stack(x, keep)
+    assert y.shape == (3, 8, 10) and kept.shape == (3, 1, 10) and kept[0, 0].tolist() == [True] * 6 + [False] * 4
+    y_alone, _ = stack(x[:1, :, :24])
+    torch.testing.assert_close(y[:1, :, :5], y_alone[:, :, :5])  # the padding never reached the signal's features

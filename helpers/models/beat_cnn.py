@@ -57,10 +57,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from .base import ModelConfig, SignalModel, merge_config
-from .layers import ConvBNAct, get_activation, pool_keep, zero_padding
+from .layers import ConvPoolStack, get_activation
 
 #: Smallest RR value (s, or ratio) the log sees: a zero or negative feature (an attribution baseline of zeros, a
 #: bug upstream) gives a large negative number instead of -inf / NaN.
@@ -127,12 +126,8 @@ class BeatCNN(SignalModel):
         self.min_length = config.pool_size ** len(config.channels)
         self.check_length()
 
-        blocks, c_in = [], self.n_leads
-        for c_out in config.channels:
-            blocks.append(nn.Sequential(ConvBNAct(c_in, c_out, config.kernel_size, act=config.act),
-                                        nn.MaxPool1d(config.pool_size)))
-            c_in = c_out
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks = ConvPoolStack(self.n_leads, config.channels, config.kernel_size, config.pool_size, config.act)
+        c_in = self.blocks.out_channels
         self.rr_mlp = nn.Sequential(nn.Linear(n_rr, config.rr_hidden), get_activation(config.act)) if n_rr else None
         fused = 2 * c_in + (config.rr_hidden if n_rr else 0)  # average and max of the last feature maps, RR branch
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(fused, config.head_hidden),
@@ -150,13 +145,7 @@ class BeatCNN(SignalModel):
 
     def _encode_waveform(self, h: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
         """(B, C_wave, L) -> (B, 2 F): conv blocks, then average and max over the valid time steps."""
-        for block in self.blocks:  # each: (B, C_in, T) -> (B, C_out, T // pool_size)
-            h = zero_padding(h, keep)
-            if self.grad_checkpointing and self.training:
-                h = checkpoint(block, h, use_reentrant=False)  # recompute in backward instead of storing
-            else:
-                h = block(h)
-            keep = None if keep is None else pool_keep(keep, self.config.pool_size)
+        h, keep = self.blocks(h, keep, checkpointing=self.grad_checkpointing and self.training)  # (B, F, L')
         if keep is None:
             return torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1)
         # the max sees the peak of a V beat's wide QRS wherever it falls; padding must never be that peak

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from .base import ModelConfig, SignalModel, merge_config
-from .layers import ConvBNAct, pool_keep, zero_padding
+from .layers import ConvPoolStack
 
 
 @dataclass
@@ -70,27 +69,14 @@ class CNN1D(SignalModel):
         self.min_length = config.pool_size ** len(config.channels)  # shorter inputs pool down to nothing
         self.check_length()
 
-        blocks, c_in = [], in_channels
-        for c_out in config.channels:
-            blocks.append(nn.Sequential(ConvBNAct(c_in, c_out, config.kernel_size, act=config.act),
-                                        nn.MaxPool1d(config.pool_size)))
-            c_in = c_out
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks = ConvPoolStack(in_channels, config.channels, config.kernel_size, config.pool_size, config.act)
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(c_in, n_outputs)
+        self.head = nn.Linear(self.blocks.out_channels, n_outputs)
 
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x, padding_mask)
         keep = self.keep_mask(x, padding_mask)  # (B, 1, T) bool, True at signal; None: nothing padded
-        for block in self.blocks:  # each: (B, C_in, T) -> (B, C_out, T // pool_size)
-            x = zero_padding(x, keep)
-            if self.grad_checkpointing and self.training:
-                # recompute activations in backward instead of storing them (memory for compute); note that
-                # BatchNorm's running statistics see each batch twice, which only matters for their momentum
-                x = checkpoint(block, x, use_reentrant=False)
-            else:
-                x = block(x)
-            keep = None if keep is None else pool_keep(keep, self.config.pool_size)
+        x, keep = self.blocks(x, keep, checkpointing=self.grad_checkpointing and self.training)  # (B, C_last, T')
         if keep is None:
             x = x.mean(dim=-1)  # (B, C_last): global average pooling over time
         else:

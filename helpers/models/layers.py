@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 # How mish() computes under torch.compile: "exp" (one exponential, below) or "native" (torch's own decomposition).
 # A switch so that benchmarks/transformer_throughput.py can measure the difference (--mish); "exp" is the default.
@@ -130,6 +131,38 @@ class ConvBNAct(nn.Sequential):
             nn.BatchNorm1d(out_channels),
             get_activation(act),
         )
+
+
+class ConvPoolStack(nn.ModuleList):
+    """One :class:`ConvBNAct` then a max-pool per entry of ``channels``, run padding-aware.
+
+    ``(B, in_channels, T) -> (B, channels[-1], T // pool_size ** len(channels))``. The feature extractor of the
+    course's plain CNNs (:class:`~helpers.models.cnn1d.CNN1D`, the waveform branch of
+    :class:`~helpers.models.beat_cnn.BeatCNN`); a ``ModuleList`` so that its blocks keep the parameter names
+    ``blocks.<i>.0.0.weight`` of the models that hold it as ``blocks``.
+    """
+
+    def __init__(self, in_channels: int, channels: tuple[int, ...], kernel_size: int, pool_size: int,
+                 act: str = "relu"):
+        blocks, c_in = [], in_channels
+        for c_out in channels:
+            blocks.append(nn.Sequential(ConvBNAct(c_in, c_out, kernel_size, act=act), nn.MaxPool1d(pool_size)))
+            c_in = c_out
+        super().__init__(blocks)
+        self.pool_size, self.out_channels = pool_size, c_in
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None, *,
+                checkpointing: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x`` (B, C, T) and ``keep`` (B, 1, T) bool (True at signal; None: nothing padded) after every block.
+
+        ``checkpointing`` recomputes each block's activations in backward instead of storing them (memory for
+        compute); BatchNorm's running statistics then see each batch twice, which only matters for their momentum.
+        """
+        for block in self:  # each: (B, C_in, T) -> (B, C_out, T // pool_size)
+            x = zero_padding(x, keep)  # padding must not leak into the convolution
+            x = checkpoint(block, x, use_reentrant=False) if checkpointing else block(x)
+            keep = None if keep is None else pool_keep(keep, self.pool_size)
+        return x, keep
 
 
 class SqueezeExcite(nn.Module):
