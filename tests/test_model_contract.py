@@ -286,7 +286,12 @@ def test_every_family_config_shares_the_base_config_and_its_small_preset():
 
     for family in ("beat_cnn", "cnn1d", "cnn_lstm", "eeg_sequence", "signal_transformer", "tiny_transformer"):
         importlib.import_module(f"helpers.models.{family}")
-    configs = ModelConfig.__subclasses__()
+    def descendants(cls):
+        return [d for c in cls.__subclasses__() for d in (c, *descendants(c))]
+
+    configs = [c for c in descendants(ModelConfig) if c.__module__.startswith("helpers.models.") and
+               c.__name__.removesuffix("Config") in {"BeatCNN", "CNN1D", "CNNLSTM", "EEGSequence", "SignalTransformer",
+                                                     "TinyPPGTransformer"}]
     assert len(configs) == 6, [c.__name__ for c in configs]
     for cls in configs:
         verbose = {f.name: f for f in dataclasses.fields(cls)}["verbose"]

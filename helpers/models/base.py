@@ -62,6 +62,19 @@ class ModelConfig:
         return cls(**{**cls.SMALL, **overrides})
 
 
+@dataclass
+class ConvStackConfig(ModelConfig):
+    """The settings of a :class:`~helpers.models.layers.ConvPoolStack` and the dropout before the head, shared by
+    the plain CNNs (:class:`~helpers.models.cnn1d.CNN1DConfig`, :class:`~helpers.models.beat_cnn.BeatCNNConfig`).
+    Defaults sized for CPU training on 10 s windows at ~125 Hz; a family overrides what its input needs."""
+
+    channels: tuple[int, ...] = (16, 32, 32, 64, 64)  # feature maps per block; one max-pool per block
+    kernel_size: int = 7  # odd; 7 samples = 56 ms at 125 Hz, about the width of a QRS complex
+    pool_size: int = 2  # time downsampling per block
+    dropout: float = 0.3  # before the head
+    act: str = "relu"
+
+
 def num_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (scalars) of any ``nn.Module``; ``trainable_only`` counts those with ``requires_grad``.
 

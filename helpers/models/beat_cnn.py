@@ -58,7 +58,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import ModelConfig, SignalModel, merge_config
+from .base import ConvStackConfig, SignalModel, merge_config
 from .layers import ConvPoolStack, get_activation
 
 #: Smallest RR value (s, or ratio) the log sees: a zero or negative feature (an attribution baseline of zeros, a
@@ -67,18 +67,17 @@ RR_FLOOR = 1e-2
 
 
 @dataclass
-class BeatCNNConfig(ModelConfig):
-    """Hyper-parameters of :class:`BeatCNN` (defaults sized for 0.7 s beats at 360 Hz on a CPU)."""
+class BeatCNNConfig(ConvStackConfig):
+    """Hyper-parameters of :class:`BeatCNN` (defaults sized for 0.7 s beats at 360 Hz on a CPU): the waveform
+    branch's conv-pool stack (:class:`~helpers.models.base.ConvStackConfig`, kernel 7 = 19 ms at 360 Hz, growing to
+    ~0.2 s of receptive field after four blocks), the RR branch and the fused head."""
 
+    channels: tuple[int, ...] = (16, 32, 32, 32)  # four blocks for a 252-sample beat
+    dropout: float = 0.2  # on the fused features, before the head
     rr_features: int = 5  # trailing input channels holding RR features (constant over the window); 0: none
-    channels: tuple[int, ...] = (16, 32, 32, 32)  # feature maps per conv block; one max-pool per block
-    kernel_size: int = 7  # odd; 19 ms at 360 Hz, growing to ~0.2 s of receptive field after four blocks
-    pool_size: int = 2
     rr_hidden: int = 16  # width of the RR branch
     rr_log_scale: float = 0.25  # the RR branch reads log(rr) / rr_log_scale: order 1 for the usual prematurity
     head_hidden: int = 32  # width of the fused layer before the logits
-    dropout: float = 0.2  # on the fused features, before the head
-    act: str = "relu"
 
 
 class BeatCNN(SignalModel):

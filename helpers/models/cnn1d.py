@@ -23,19 +23,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import ModelConfig, SignalModel, merge_config
+from .base import ConvStackConfig, SignalModel, merge_config
 from .layers import ConvPoolStack
 
 
 @dataclass
-class CNN1DConfig(ModelConfig):
-    """Hyper-parameters of :class:`CNN1D` (defaults sized for CPU training on 10 s windows at ~125 Hz)."""
-
-    channels: tuple[int, ...] = (16, 32, 32, 64, 64)  # feature maps per block; one max-pool per block
-    kernel_size: int = 7  # odd; 7 samples = 56 ms at 125 Hz, about the width of a QRS complex
-    pool_size: int = 2  # time downsampling per block
-    dropout: float = 0.3  # on the pooled features, before the head
-    act: str = "relu"
+class CNN1DConfig(ConvStackConfig):
+    """Hyper-parameters of :class:`CNN1D`: the conv-pool stack's (:class:`~helpers.models.base.ConvStackConfig`,
+    whose defaults are sized for this model: CPU training on 10 s windows at ~125 Hz) and nothing more."""
 
 
 class CNN1D(SignalModel):
