@@ -3,6 +3,7 @@
 Each retired name was a second name (or a second implementation) of a concept the library already had; a test
 that greps for them keeps a newcomer from meeting both again.
 """
+import functools
 import re
 from pathlib import Path
 
@@ -41,11 +42,20 @@ def _files():
                 yield path
 
 
+@functools.cache
+def _lines() -> tuple[tuple[str, int, str], ...]:
+    """(file, line number, text) of every searched line, read once for all the tests below."""
+    return tuple((str(p.relative_to(ROOT)), i, line) for p in _files()
+                 for i, line in enumerate(p.read_text(errors="replace").splitlines(), start=1))
+
+
+def _where(pattern: re.Pattern) -> list[str]:
+    return [f"{path}:{i}" for path, i, line in _lines() if pattern.search(line)]
+
+
 @pytest.mark.parametrize("name", sorted(RETIRED))
 def test_a_retired_name_appears_nowhere(name):
-    pattern = re.compile(rf"\b{re.escape(name)}\b")
-    found = [f"{p.relative_to(ROOT)}:{i}" for p in _files()
-             for i, line in enumerate(p.read_text(errors="replace").splitlines(), start=1) if pattern.search(line)]
+    found = _where(re.compile(rf"\b{re.escape(name)}\b"))
     assert not found, f"{name} is retired (use {RETIRED[name]}); still used at: {found[:10]}"
 
 
@@ -57,9 +67,7 @@ def test_the_glossary_names_every_replacement():
 
 @pytest.mark.parametrize("old", sorted(MOVED))
 def test_a_moved_module_is_imported_only_from_its_layer(old):
-    pattern = re.compile(rf"\b{re.escape(old)}\b|from helpers import {old.split('.')[-1]}\b")
-    found = [f"{p.relative_to(ROOT)}:{i}" for p in _files()
-             for i, line in enumerate(p.read_text(errors="replace").splitlines(), start=1) if pattern.search(line)]
+    found = _where(re.compile(rf"\b{re.escape(old)}\b|from helpers import {old.split('.')[-1]}\b"))
     assert not found, f"{old} moved to {MOVED[old]}; still used at: {found[:10]}"
     assert not (ROOT / "helpers" / f"{old.split('.')[-1]}.py").exists(), f"{old} left behind at the top level"
 
