@@ -12,8 +12,8 @@ bar's n (the class's test items) above it; :func:`plot_normalised_confusion` lea
 (hatched, "n = 0") and writes each row's n beside its class name. Both read the tables
 :func:`helpers.evaluate.metrics.multiclass_report` returns (a ``support`` column) or plain counts.
 
-They replace, for per-class results, the bar chart notebooks drew by hand with ``fillna(0)`` and
-``helpers.evaluate.plots.plot_confusion_matrix(..., normalize=True)``.
+They replace, for per-class results, the bar chart notebooks drew by hand with ``fillna(0)``;
+``helpers.evaluate.plots.plot_confusion_matrix(..., normalize=True)`` draws with :func:`plot_normalised_confusion`.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from helpers.data.banner import is_synthetic
+from helpers.evaluate.plots.style import _title
 
 __all__ = ["NO_ITEMS", "UNDEFINED", "plot_class_scores", "plot_normalised_confusion"]
 
@@ -37,8 +37,9 @@ _GROUP_COLOURS = ("0.6", "#0072B2", "#D55E00", "#009E73")
 
 
 def _titled(ax, title: str, source: Any) -> None:
-    """Title, marked "(synthetic data)" when ``source`` says so: a screenshot must not pass for real patients."""
-    ax.set_title(f"{title} (synthetic data)" if is_synthetic(source) else title, fontsize=10, wrap=True)
+    """The course's title (marked "(synthetic data)" when ``source`` says so), small enough for two lines."""
+    _title(ax, title, source)
+    ax.title.set(fontsize=10, wrap=True)
 
 
 def plot_class_scores(tables: Mapping[str, pd.DataFrame], class_names: Sequence[str], *, metric: str = "f1",

@@ -25,26 +25,30 @@ def plot_confusion_matrix(cm, class_names: Sequence[str], *, normalize: bool = F
         Counts, rows = true class, columns = predicted class (as :func:`helpers.evaluate.metrics.confusion` returns).
     class_names : sequence of str, length k
     normalize : bool
-        Show each row as fractions of the true class (the diagonal is then per-class sensitivity).
+        Show each row as fractions of the true class (the diagonal is then per-class sensitivity), drawn by
+        :func:`helpers.evaluate.class_plots.plot_normalised_confusion`: a class with no true item is an empty row
+        marked n = 0, never a row of zeros.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    if normalize:
+        # class_plots imports this package, so it is loaded here, not at the top
+        from helpers.evaluate.class_plots import plot_normalised_confusion
+
+        return plot_normalised_confusion(cm, class_names, ax=ax, title=title, source=source)
     cm = np.asarray(cm, dtype=np.float64)
     k = len(class_names)
     if cm.shape != (k, k):
         raise ValueError(f"cm must have shape ({k}, {k}) for {k} class names, got shape {cm.shape}")
-    values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     ax = _new_ax(ax, figsize=(1.3 * k + 2.5, 1.1 * k + 1.8))
-    im = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else max(values.max(), 1))
-    cbar = ax.figure.colorbar(im, ax=ax)
-    cbar.set_label("Fraction of true class" if normalize else "Count (items)")
+    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=max(cm.max(), 1))
+    ax.figure.colorbar(im, ax=ax).set_label("Count (items)")
     for i in range(k):
         for j in range(k):
-            text = f"{values[i, j]:.2f}" if normalize else f"{int(values[i, j])}"
-            dark = values[i, j] > 0.6 * (1 if normalize else values.max())
-            ax.text(j, i, text, ha="center", va="center", color="white" if dark else "black")
+            dark = cm[i, j] > 0.6 * cm.max()
+            ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", color="white" if dark else "black")
     ax.set_xticks(range(k), class_names)
     ax.set_yticks(range(k), class_names)
     ax.set_xlabel("Predicted class")
