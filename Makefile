@@ -1,7 +1,7 @@
 # Biosignal DL Course: one entry point for students, instructors and CI.
 #   make lab       JupyterLab on the course (nbgrader extension enabled)
 #   make run       execute every lesson and solution notebook on the embedded data; print a results table
-#   make run-full  the same at full size (FAST = False, an hour or more on 2 cores); check each notebook's claims and
+#   make run-full  the same at full size (FAST = False, about 10 min on 2 idle cores); check each notebook's claims and
 #                  degenerate results; write course/results-full.md (NOTEBOOKS="lessons/03_....ipynb" for a subset)
 #   make test      the full test suite (library, notebooks, grading round trip, browser smoke test)
 #   make release   regenerate assignments/ from solutions/ with nbgrader (changed files swapped in atomically)
