@@ -305,11 +305,15 @@ def test_every_family_config_shares_the_base_config_and_its_small_preset():
 def test_the_plain_cnns_share_one_conv_pool_stack_with_the_old_parameter_names():
     from helpers.models.beat_cnn import BeatCNN
     from helpers.models.cnn1d import CNN1D
+    from helpers.models.cnn_lstm import CNNLSTM
     from helpers.models.layers import ConvPoolStack
 
     cnn, beat = CNN1D(1, 2, 256, verbose=False), BeatCNN(4, 4, 252, rr_features=3, verbose=False)
     assert isinstance(cnn.blocks, ConvPoolStack) and isinstance(beat.blocks, ConvPoolStack)
     assert "blocks.0.0.0.weight" in cnn.state_dict() and "blocks.3.0.0.weight" in beat.state_dict()
+    lstm = CNNLSTM(2, 3, 200, verbose=False)  # its front end is the same stack, pooling 2x per block
+    assert isinstance(lstm.frontend, ConvPoolStack) and lstm.frontend.pool_size == 2
+    assert lstm.frontend.out_channels == lstm.lstm.input_size == lstm.config.channels[-1]
     stack = ConvPoolStack(2, (4, 8), kernel_size=5, pool_size=2).eval()
     x = torch.randn(3, 2, 40)
     keep = torch.ones(3, 1, 40, dtype=torch.bool)

@@ -16,17 +16,14 @@ mode a right-padded signal gives the logits of the unpadded one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from torch.utils.checkpoint import checkpoint
 
 from .base import ModelConfig, SignalModel, merge_config
-from .layers import ConvBNAct, pool_keep, zero_padding
+from .layers import ConvPoolStack
 
 
 @dataclass
@@ -66,9 +63,8 @@ class CNNLSTM(SignalModel):
         self.config = cfg
         self.min_length = 2 ** len(cfg.channels)  # each conv block halves the time axis
         self.check_length()
-        chans = (in_channels, *cfg.channels)
-        self.frontend = nn.ModuleList(ConvBNAct(a, b, cfg.kernel_size, act="relu") for a, b in pairwise(chans))
-        self.lstm = nn.LSTM(chans[-1], cfg.lstm_hidden, num_layers=cfg.lstm_layers, batch_first=True,
+        self.frontend = ConvPoolStack(in_channels, cfg.channels, cfg.kernel_size, pool_size=2, act="relu")
+        self.lstm = nn.LSTM(self.frontend.out_channels, cfg.lstm_hidden, num_layers=cfg.lstm_layers, batch_first=True,
                             bidirectional=True, dropout=cfg.dropout if cfg.lstm_layers > 1 else 0.0)
         self.head = nn.Sequential(
             nn.Dropout(cfg.dropout), nn.Linear(4 * cfg.lstm_hidden, cfg.head_hidden), nn.ReLU(),
@@ -79,16 +75,7 @@ class CNNLSTM(SignalModel):
         """x (B, C_in, T) float, padding_mask (B, T) bool (True = padding) -> logits (B, n_outputs)."""
         self.check_input(x, padding_mask)
         keep = self.keep_mask(x, padding_mask)  # (B, 1, T) bool, True at signal; None: nothing padded
-        x = zero_padding(x, keep)
-        for block in self.frontend:
-            if self.grad_checkpointing and self.training:
-                x = checkpoint(block, x, use_reentrant=False)
-            else:
-                x = block(x)
-            x = F.max_pool1d(x, 2)  # (B, C, T // 2); expects zeroed padding at its input
-            if keep is not None:
-                keep = pool_keep(keep, 2)
-                x = zero_padding(x, keep)  # the step straddling the end is padding now: zero it for the next conv
+        x, keep = self.frontend(x, keep, checkpointing=self.grad_checkpointing and self.training)  # (B, C, T')
         h = x.transpose(1, 2)  # (B, T', C)
         if keep is None:
             out, _ = self.lstm(h)  # (B, T', 2H)

@@ -138,8 +138,9 @@ class ConvPoolStack(nn.ModuleList):
 
     ``(B, in_channels, T) -> (B, channels[-1], T // pool_size ** len(channels))``. The feature extractor of the
     course's plain CNNs (:class:`~helpers.models.cnn1d.CNN1D`, the waveform branch of
-    :class:`~helpers.models.beat_cnn.BeatCNN`); a ``ModuleList`` so that its blocks keep the parameter names
-    ``blocks.<i>.0.0.weight`` of the models that hold it as ``blocks``.
+    :class:`~helpers.models.beat_cnn.BeatCNN`) and the front end of :class:`~helpers.models.cnn_lstm.CNNLSTM`; a
+    ``ModuleList`` so that its blocks keep the parameter names ``blocks.<i>.0.0.weight`` of the models that hold it
+    as ``blocks``.
     """
 
     def __init__(self, in_channels: int, channels: tuple[int, ...], kernel_size: int, pool_size: int,
