@@ -14,9 +14,9 @@ cheap to train. Here:
 
 The classifier is scikit-learn's :class:`~sklearn.ensemble.HistGradientBoostingClassifier` with balanced class
 weights; a seed draws the features each split may use (``max_features``), so seeds give different models. One
-seed of the 5-fold DS1 evaluation takes about 100 s of one fast CPU core. Every reference (median beat, mean RR, median and
-MAD) is computed from the record's own beats without labels: a held-out patient's unlabelled beats serve as its
-own reference, as in the literature (a Holter analysis sees the whole recording).
+seed of the 5-fold DS1 evaluation takes about 100 s of one fast CPU core. Every reference (median beat, mean RR,
+median and MAD) is computed from the record's own beats without labels: a held-out patient's unlabelled beats serve
+as its own reference, as in the literature (a Holter analysis sees the whole recording).
 """
 from __future__ import annotations
 

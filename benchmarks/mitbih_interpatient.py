@@ -51,9 +51,9 @@ measure of that noise, and the reason every figure is a mean over seeds.
 Defaults, chosen by ``--cv ds1`` on the real DS1 records only (2026-12-06, 5 grouped folds, seeds 0-4, one H100;
 ``results/mitbih/``, ``benchmarks/README.md`` has the whole comparison): the feature model with 100 trees and
 decision weights 1, 1, 1.5, 1: macro F1 0.672 +- 0.001, S Se 0.830 +- 0.003 / +P 0.771, V Se 0.922 +- 0.003 /
-+P 0.859 (without the V weight: V Se 0.902 / +P 0.876). The tree count and the V weight were chosen on these same folds,
-so these figures flatter the model somewhat; DS2 is the test. The BeatCNN's best settings (``--model cnn``: macro
-F1 0.588 +- 0.018, S Se 0.626 +- 0.033 / +P 0.284) and the ensemble (0.636 +- 0.004) scored lower there.
++P 0.859 (without the V weight: V Se 0.902 / +P 0.876). The tree count and the V weight were chosen on these same
+folds, so these figures flatter the model somewhat; DS2 is the test. The BeatCNN's best settings (``--model cnn``:
+macro F1 0.588 +- 0.018, S Se 0.626 +- 0.033 / +P 0.284) and the ensemble (0.636 +- 0.004) scored lower there.
 
 The anchor on real DS2, de Chazal, O'Dwyer and Reilly, IEEE TBME 51(7), 2004, linear discriminants on RR and
 morphology features: accuracy 86.2%; S Se 75.9% / +P 38.5%; V Se 77.7% / +P 81.9%.

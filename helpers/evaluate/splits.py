@@ -22,14 +22,12 @@ from sklearn.model_selection import (
     StratifiedShuffleSplit,
 )
 
-# The de Chazal split's record lists belong to the dataset (helpers.data.mitbih_records); they are part of this
-# module's API because de_chazal_split is defined by them.
+# de_chazal_split is defined by the DS1/DS2/paced record lists; they belong to the dataset, and callers import them
+# from helpers.data.mitbih_records, not from here.
 from helpers.data.mitbih_records import DS1_RECORDS, DS2_RECORDS, PACED_RECORDS
 
-# The DS1/DS2/paced record lists are defined in helpers.data.mitbih_records: import them from there.
-__all__ = ["LeakageError", "LeaveOneSubjectOut", "SplitIndices",
-           "SubjectKFold", "check_no_leakage", "class_ratios", "de_chazal_split", "describe_split", "positions",
-           "train_val_test_split"]
+__all__ = ["LeakageError", "LeaveOneSubjectOut", "SplitIndices", "SubjectKFold", "check_no_leakage", "class_ratios",
+           "de_chazal_split", "describe_split", "positions", "train_val_test_split"]
 
 
 # Resolution of grouped splits: test and validation sets are unions of 1/20 = 5 % folds.
